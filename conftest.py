@@ -1,0 +1,131 @@
+"""Suite-wide pytest configuration: options, Hypothesis profiles, determinism, summary.
+
+Options: --replay PATH (re-run every equivalence check on a saved spec), --shard I/N (this
+run is shard I of N, with its own Hypothesis seeds), --results-dir DIR (where failure
+artifacts and summaries go; default results/). Hypothesis profiles dev (default), ci and
+nightly are chosen with Hypothesis' own --hypothesis-profile.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Building and tracing a model takes 0.1-1 s, so there is no per-example deadline, and
+# the too_slow health check (meant for accidentally slow data generation) is off.
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+               print_blob=True)
+settings.register_profile("dev", max_examples=6, **_COMMON)
+settings.register_profile("ci", max_examples=20, **_COMMON)
+settings.register_profile("nightly", max_examples=300, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("keras-parity")
+    group.addoption("--replay", metavar="PATH", default=None,
+                    help="re-run every equivalence check on the spec at PATH "
+                         "(a spec.json or a results/failures/<id>/ directory)")
+    group.addoption("--shard", metavar="I/N", default=None,
+                    help="run shard I of N (1-based): the same checks with this shard's "
+                         "own Hypothesis seeds; summaries combine with "
+                         "`python -m equivalence.summary combine`")
+    group.addoption("--results-dir", metavar="DIR", default="results",
+                    help="where failure artifacts and run summaries are written "
+                         "(default: results)")
+
+
+def _usage_error(message):
+    pytest.exit(f"keras-parity: {message}", returncode=2)
+
+
+def parse_shard(text):
+    """'2/5' -> (2, 5); raises ValueError with a readable message otherwise."""
+    try:
+        index, total = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard expects I/N such as 1/4, got {text!r}") from None
+    if not 1 <= index <= total:
+        raise ValueError(f"--shard {text}: I must be between 1 and N")
+    return index, total
+
+
+def pytest_configure(config):
+    from equivalence import artifacts, strategies
+    from equivalence.spec import SpecError, load_spec
+
+    config.addinivalue_line("markers", "slow: long-running; deselect with -m 'not slow'")
+    artifacts.RESULTS_DIR = Path(config.getoption("results_dir"))
+    shard = config.getoption("shard")
+    if shard is not None:
+        try:
+            config._parity_shard = parse_shard(shard)
+        except ValueError as exc:
+            _usage_error(str(exc))
+    replay = config.getoption("replay")
+    if replay is not None:
+        from equivalence.builders import validate
+
+        try:
+            spec = load_spec(replay)
+            validate(spec)
+        except SpecError as exc:
+            _usage_error(f"--replay {replay}: {exc}")
+        strategies.REPLAY = spec
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    config._parity_start = time.perf_counter()
+
+
+def pytest_collection_modifyitems(config, items):
+    shard = getattr(config, "_parity_shard", None)
+    if config.getoption("replay"):
+        keep = [i for i in items if getattr(i.obj, "is_hypothesis_test", False)]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    if shard:
+        for item in items:
+            if getattr(item.obj, "is_hypothesis_test", False):
+                digest = hashlib.sha256(f"{shard}:{item.obj.__qualname__}".encode())
+                item.obj._hypothesis_internal_use_seed = int(digest.hexdigest()[:8], 16)
+
+
+def pytest_sessionfinish(session):
+    from equivalence import summary
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the counts to the controller
+        workeroutput["parity_summary"] = json.dumps(summary.snapshot())
+
+
+def pytest_testnodedown(node, error):
+    parts = node.config.__dict__.setdefault("_parity_parts", [])
+    data = getattr(node, "workeroutput", {}).get("parity_summary")
+    if data:
+        parts.append(json.loads(data))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    from equivalence import summary
+
+    if hasattr(config, "workerinput"):
+        return
+    parts = getattr(config, "_parity_parts", None) or [summary.snapshot()]
+    seconds = time.perf_counter() - getattr(config, "_parity_start", time.perf_counter())
+    total = summary.combine(parts, seconds=seconds)
+    if not total["stacks"]:
+        return
+    shard = getattr(config, "_parity_shard", None)
+    name = f"summary-shard-{shard[0]}-of-{shard[1]}.json" if shard else "summary.json"
+    path = Path(config.getoption("results_dir")) / "equivalence" / name
+    summary.write_json(total, path)
+    terminalreporter.write_sep("-", "keras-parity")
+    terminalreporter.write_line(summary.line(total))
+    terminalreporter.write_line(f"summary written to {path}")

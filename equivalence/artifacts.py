@@ -1,0 +1,75 @@
+"""Failure artifacts: results/failures/<id>/ with spec.json, inputs, weights and repro.py.
+
+A directory is written under a temporary name and renamed into place, so a killed run never
+leaves a half-written artifact, and earlier artifacts are never touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from equivalence import repro, summary
+from equivalence.compat import keras
+from equivalence.layers import REGISTRY
+from equivalence.portable import stack_layers
+
+RESULTS_DIR = Path(os.environ.get("KERAS_PARITY_RESULTS", "results"))
+
+
+def layer_weights(model) -> dict[str, np.ndarray]:
+    """{'<layer name>::<i>': array} for every leaf layer, recursing into nested models."""
+    out = {}
+    for layer in stack_layers(model):
+        if isinstance(layer, keras.Model):
+            out.update(layer_weights(layer))
+        else:
+            for i, value in enumerate(layer.get_weights()):
+                out[f"{layer.name}::{i}"] = value
+    return out
+
+
+def blueprint(model, layer_specs, shape) -> list[dict]:
+    """The built layers as Keras configs, nested models as their API and inner layers."""
+    out = []
+    for layer, ls in zip(stack_layers(model), layer_specs):
+        if ls.kind == "Nested":
+            out.append({"nested": ls.params["api"], "name": layer.name, "shape": list(shape),
+                        "layers": blueprint(layer, ls.params["layers"], shape)})
+        else:
+            out.append({"keras": keras.layers.serialize(layer)})
+        shape = REGISTRY[ls.kind].output_shape(shape, ls.params)
+    return out
+
+
+def failure_dir(spec, check, mode) -> Path:
+    suffix = f"-{mode.id}" if check.modal else ""
+    return RESULTS_DIR / "failures" / f"{check.name}{suffix}-{spec.digest}"
+
+
+def write_failure(spec, check, mode, failures: dict, reference, weights, x) -> Path:
+    """Write everything needed to replay a discrepancy; return the directory."""
+    final = failure_dir(spec, check, mode)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
+    try:
+        (tmp / "spec.json").write_text(spec.to_json(indent=1))
+        np.savez(tmp / "inputs.npz", x=x)
+        np.savez(tmp / "weights.npz", **weights)
+        bp = blueprint(reference, spec.layers, spec.input.shape)
+        (tmp / "blueprint.json").write_text(json.dumps({"layers": bp}, indent=1, default=list))
+        (tmp / "failure.txt").write_text(
+            "\n".join(f"{api}: {msg}" for api, msg in failures.items()) + "\n")
+        (tmp / "repro.py").write_text(repro.render(spec, check, mode))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    summary.record_failure(final)
+    return final

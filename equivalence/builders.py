@@ -1,0 +1,113 @@
+"""build(spec, api): one spec, built the same way as Sequential, Functional or subclassed.
+
+Layers come from the registry, named by position so the three models name every layer and
+weight alike. `build_all` builds the three and copies the Sequential model's weights into the
+other two layer by layer, so any difference that remains is the API's doing.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+
+from equivalence import compat
+from equivalence.compat import keras
+from equivalence.layers import REGISTRY
+from equivalence.portable import APIS, SubclassedStack, assemble, copy_weights
+from equivalence.spec import LayerSpec, SpecError, StackSpec
+
+SubclassedStack = compat.register_serializable(SubclassedStack)
+
+
+def validate(spec: StackSpec) -> None:
+    """Raise SpecError when the spec names a kind this suite or this Keras does not have."""
+    for kind in spec.kinds():
+        if kind not in REGISTRY:
+            raise SpecError(f"unknown layer kind {kind!r} in spec")
+        if not REGISTRY[kind].available:
+            raise SpecError(f"layer kind {kind!r} is not available in Keras "
+                            f"{compat.KERAS_VERSION}")
+
+
+def _layer_name(prefix: str, index: int, kind: str) -> str:
+    return f"{prefix}{index}_{kind.lower()}"
+
+
+def make_layers(layer_specs, shape, prefix="l"):
+    """Fresh Keras layers for `layer_specs` starting at input `shape`, named by position."""
+    layers = []
+    for i, ls in enumerate(layer_specs):
+        info = REGISTRY[ls.kind]
+        name = _layer_name(prefix, i, ls.kind)
+        if ls.kind == "Nested":
+            layers.append(nested_model(ls, name, shape))
+        else:
+            layers.append(info.build(ls.params, name, ls.dtype))
+        shape = info.output_shape(shape, ls.params)
+    return layers
+
+
+def nested_model(layer_spec: LayerSpec, name: str, shape):
+    """The inner model of a Nested layer: its own API, its own positional names."""
+    cfg = layer_spec.params
+    inner = make_layers(cfg["layers"], shape, prefix=f"{name}_")
+    model = assemble(cfg["api"], inner, shape, "float32", name=name)
+    if isinstance(model, SubclassedStack):
+        model.spec_json = json.dumps({"nested": layer_spec_json(layer_spec),
+                                      "shape": list(shape)})
+    return model
+
+
+def layer_spec_json(layer_spec: LayerSpec) -> str:
+    return StackSpec(None, (layer_spec,)).to_json()  # reuse the tagged, tuple-safe encoder
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """The global mixed-precision policy for the duration of a build."""
+    compat.set_mixed_policy(name)
+    try:
+        yield
+    finally:
+        compat.set_mixed_policy("float32")
+
+
+def build(spec: StackSpec, api: str):
+    """`spec` built as `api` (one of APIS), with weights initialised from `spec.seed`."""
+    if api not in APIS:
+        raise ValueError(f"unknown api {api!r}; expected one of {APIS}")
+    validate(spec)
+    keras.utils.set_random_seed(spec.seed)
+    with dtype_policy(spec.policy):
+        layers = make_layers(spec.layers, spec.input.shape)
+        model = assemble(api, layers, spec.input.shape, spec.input.dtype)
+    if isinstance(model, SubclassedStack):
+        model.spec_json = spec.to_json()
+    return model
+
+
+def build_all(spec: StackSpec, apis=APIS) -> dict:
+    """{api: model} with every model's weights copied from the Sequential one."""
+    models = {api: build(spec, api) for api in apis}
+    reference = models["sequential"]
+    for api, model in models.items():
+        if api != "sequential":
+            copy_weights(reference, model)
+    return models
+
+
+def _from_spec_json(spec_json: str, **kwargs):
+    """Rebuild a SubclassedStack from its config (used by Keras deserialisation)."""
+    raw = json.loads(spec_json)
+    if "nested" in raw:
+        nested = StackSpec.from_json(raw["nested"]).layers[0]
+        cfg = nested.params
+        return SubclassedStack(make_layers(cfg["layers"], tuple(raw["shape"]),
+                                           prefix=f"{kwargs.get('name', 'n')}_"),
+                               spec_json=spec_json, **kwargs)
+    spec = StackSpec.from_json(spec_json)
+    with dtype_policy(spec.policy):
+        layers = make_layers(spec.layers, spec.input.shape)
+    return SubclassedStack(layers, spec_json=spec_json, **kwargs)
+
+
+SubclassedStack.from_spec_json = staticmethod(_from_spec_json)

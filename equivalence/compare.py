@@ -1,0 +1,139 @@
+"""One comparison function and the one tolerance table.
+
+Bitwise equality is the default oracle: on one device, one TF version and one compile mode
+the three APIs run the same kernels. A tolerance is an exception with a named reason, looked
+up here by check and dtype; a caller passes both rtol and atol or neither.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# --- PORTABLE: from here down is copied verbatim into repro scripts (NumPy only) ---
+
+@dataclass(frozen=True)
+class Tolerance:
+    check: str
+    dtype: str  # compute dtype of the compared values ("float32", "float16", "bfloat16")
+    rtol: float
+    atol: float
+    reason: str
+
+
+BITWISE = Tolerance("*", "*", 0.0, 0.0, "default: same kernels, same device, same mode")
+
+TOLERANCES = (
+    Tolerance("predict_vs_call", "float32", 1e-5, 1e-6,
+              "predict runs the model inside a tf.function, __call__ eagerly: Grappler and "
+              "oneDNN may fuse or reorder float ops differently (measured ~1e-7)"),
+    Tolerance("predict_vs_call", "float16", 1e-2, 1e-3,
+              "as float32, at float16 resolution (eps 9.8e-4)"),
+    Tolerance("predict_vs_call", "bfloat16", 5e-2, 1e-2,
+              "as float32, at bfloat16 resolution (eps 7.8e-3)"),
+)
+
+
+def tolerance_for(check: str, dtype: str) -> Tolerance:
+    for tol in TOLERANCES:
+        if tol.check == check and tol.dtype == dtype:
+            return tol
+    return BITWISE
+
+
+class Mismatch(AssertionError):
+    """Two observations differ beyond their tolerance; the message says how."""
+
+
+def assert_equivalent(actual, expected, *, what: str, rtol: float | None = None,
+                      atol: float | None = None) -> None:
+    """Raise Mismatch unless `actual` equals `expected` (within rtol/atol if both given).
+
+    Non-numeric values (names, shapes, dtypes) must be equal. Numeric arrays must match in
+    shape and dtype; NaNs compare equal to NaNs in the same place. The message gives the
+    number of differing elements, the largest absolute and relative difference and where.
+    """
+    if (rtol is None) != (atol is None):
+        raise ValueError("give both rtol and atol, or neither")
+    rtol, atol = rtol or 0.0, atol or 0.0
+    if isinstance(expected, (list, tuple)) and _is_array_list(expected):
+        if len(actual) != len(expected):
+            raise Mismatch(f"{what}: {len(actual)} arrays, expected {len(expected)}")
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_equivalent(a, e, what=f"{what}[{i}]", rtol=rtol, atol=atol)
+        return
+    if not _numeric(expected):
+        if _plain(actual) != _plain(expected):
+            raise Mismatch(f"{what}: {_plain(actual)!r} != expected {_plain(expected)!r}")
+        return
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape or actual.dtype != expected.dtype:
+        raise Mismatch(f"{what}: shape/dtype {actual.shape} {actual.dtype} != expected "
+                       f"{expected.shape} {expected.dtype}")
+    _assert_close(actual, expected, what, rtol, atol)
+
+
+def _assert_close(actual, expected, what, rtol, atol):
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    both_nan = np.isnan(a) & np.isnan(e)
+    diff = np.where(both_nan, 0.0, np.abs(a - e))
+    allowed = atol + rtol * np.abs(e)
+    bad = ~(diff <= allowed) & ~both_nan
+    if rtol == 0.0 and atol == 0.0:  # bitwise: -0.0 vs 0.0 and NaN payloads count
+        bad = ~_bitwise_equal(actual, expected)
+    if not bad.any():
+        return
+    where = np.unravel_index(int(np.argmax(np.where(bad, diff, -1))), diff.shape)
+    rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+    raise Mismatch(
+        f"{what}: {int(bad.sum())} of {bad.size} elements differ; largest absolute "
+        f"difference {float(diff.max()):.3g} at index {tuple(int(i) for i in where)} "
+        f"({float(a[where]):.9g} vs expected {float(e[where]):.9g}); largest relative "
+        f"difference {float(np.max(np.where(bad, rel, 0))):.3g}; "
+        + ("bitwise equality required" if rtol == atol == 0.0
+           else f"rtol={rtol:g}, atol={atol:g}"))
+
+
+def _bitwise_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "f" or a.dtype.name == "bfloat16":
+        view = {2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize]
+        return a.view(view) == b.view(view)
+    return a == b
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, np.ndarray) and (value.dtype.kind in "fciub"
+                                              or value.dtype.name == "bfloat16")
+
+
+def _is_array_list(value) -> bool:
+    return len(value) > 0 and all(isinstance(v, np.ndarray) for v in value)
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def compare_observations(observed: dict, within=None, rtol=None, atol=None) -> dict:
+    """{api: message} for each API whose observation disagrees.
+
+    With `within=(a, b)`, observation a is compared with b inside each API; otherwise each
+    API's observations are compared with the "sequential" ones.
+    """
+    problems = {}
+    for api, obs in observed.items():
+        try:
+            if within:
+                assert_equivalent(obs[within[0]], obs[within[1]],
+                                  what=f"{api}: {within[0]} vs {within[1]}", rtol=rtol, atol=atol)
+            elif api != "sequential":
+                for key, value in observed["sequential"].items():
+                    assert_equivalent(obs[key], value, what=f"{api} vs sequential: {key}",
+                                      rtol=rtol, atol=atol)
+        except Mismatch as exc:
+            problems[api] = str(exc)
+    return problems

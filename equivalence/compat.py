@@ -1,0 +1,65 @@
+"""The one place that knows Keras 2 from Keras 3 and one TensorFlow version from another.
+
+Keras 3 is `tf.keras` from TF 2.16 on (the `keras` package). Keras 2 is TF 2.15's bundled
+Keras, or TF >= 2.16 with the `tf_keras` package and ``TF_USE_LEGACY_KERAS=1``. Everything
+else in the suite imports `keras` from here and asks here when behaviour differs.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import tensorflow as tf
+
+if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
+    import tf_keras as keras  # noqa: F401  (Keras 2 on TF >= 2.16)
+
+    KERAS_IMPORT = "import tf_keras as keras"
+else:
+    from tensorflow import keras  # Keras 3 on TF >= 2.16, Keras 2 on TF 2.15
+
+    KERAS_IMPORT = "from tensorflow import keras"
+
+TF_VERSION: str = tf.__version__
+KERAS_VERSION: str = getattr(keras, "__version__", "unknown")
+KERAS_GENERATION: int = 3 if KERAS_VERSION.startswith("3") else 2
+IS_KERAS3 = KERAS_GENERATION == 3
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    """(major, minor) of a version string such as '2.21.0' or '2.22.0-dev20260101'."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if not match:
+        raise ValueError(f"not a version: {version!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+TF = version_tuple(TF_VERSION)
+
+
+def versions() -> dict[str, str | int]:
+    """What every result is tagged with."""
+    return {"tf": TF_VERSION, "keras": KERAS_VERSION, "keras_generation": KERAS_GENERATION}
+
+
+def register_serializable(cls):
+    """Register a custom Keras class under the suite's package name, on either Keras."""
+    return keras.utils.register_keras_serializable(package="keras_parity")(cls)
+
+
+def set_mixed_policy(name: str) -> None:
+    keras.mixed_precision.set_global_policy(name)
+
+
+def layer_dtype_policy_name(layer) -> str:
+    policy = getattr(layer, "dtype_policy", None)
+    return getattr(policy, "name", str(policy))
+
+
+def has_layer(name: str) -> bool:
+    return hasattr(keras.layers, name)
+
+
+def output_mask(tensor):
+    """The Keras mask attached to an eager output tensor, or None."""
+    return getattr(tensor, "_keras_mask", None)

@@ -1,0 +1,102 @@
+"""The layer registry: one `LayerInfo` per layer kind, grouped by family.
+
+An entry says what a kind accepts (input ranks, token ids or floats), which configs are
+valid for an incoming shape (a Hypothesis strategy), the output shape it produces, and what
+it claims about itself (train and eval differ, non-trainable state, masking, losses).
+`tests/test_registry.py` checks those claims against Keras. Registry order is simplicity
+order: strategies prefer earlier kinds, so failures shrink towards one Dense layer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hypothesis import strategies as st
+
+from equivalence.compat import has_layer, keras
+
+Shape = tuple[int, ...]
+MASK_MODES = ("none", "passes", "consumes", "produces")
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What the suite knows about one layer kind. Flags are verified by meta-tests."""
+
+    kind: str
+    family: str
+    configs: Callable[[Shape], st.SearchStrategy[dict[str, Any]]]
+    ranks: frozenset[int]
+    output_shape: Callable[[Shape, dict], Shape] = lambda shape, cfg: shape
+    accepts: Callable[[Shape], bool] = lambda shape: True
+    make: Callable[..., Any] | None = None  # (cfg, name, dtype) -> layer; default: keras class
+    class_name: str | None = None  # Keras class; defaults to kind
+    token_input: bool = False  # takes integer ids (and nothing else)
+    train_differs: bool = False  # __call__(training=True) != __call__(training=False)
+    stateful: bool = False  # has non-trainable weights
+    mask: Callable[[dict], str] = lambda cfg: "passes"  # one of MASK_MODES
+    adds_loss: Callable[[dict], bool] = lambda cfg: False
+    seeded: bool = False  # stochastic, takes a seed
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        return has_layer(self.class_name or self.kind) or self.make is not None
+
+    def build(self, cfg: dict, name: str, dtype: str | None = None):
+        """A fresh Keras layer for `cfg`, named `name`, with its dtype pinned if given."""
+        kwargs = {"name": name}
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+        if self.make is not None:
+            return self.make(cfg, **kwargs)
+        return getattr(keras.layers, self.class_name or self.kind)(**cfg, **kwargs)
+
+
+REGISTRY: dict[str, LayerInfo] = {}
+
+
+def register(*infos: LayerInfo) -> None:
+    for info in infos:
+        if info.kind in REGISTRY:
+            raise ValueError(f"layer kind {info.kind!r} registered twice")
+        REGISTRY[info.kind] = info
+
+
+def available_kinds() -> list[str]:
+    """Kinds this Keras version has, in simplicity order."""
+    return [kind for kind, info in REGISTRY.items() if info.available]
+
+
+def candidates(shape: Shape, is_int: bool, masked: bool, exclude=()) -> list[LayerInfo]:
+    """Kinds that accept `shape` (token ids if `is_int`), and a mask if `masked`."""
+    out = []
+    for info in REGISTRY.values():
+        if not info.available or info.kind in exclude or len(shape) not in info.ranks:
+            continue
+        if info.token_input != is_int or not info.accepts(shape):
+            continue
+        if masked and info.mask({}) == "none":
+            continue
+        out.append(info)
+    return out
+
+
+def prod(shape: Shape) -> int:
+    out = 1
+    for dim in shape:
+        out *= dim
+    return out
+
+
+# The family modules register their entries on import, in simplicity order.
+from equivalence.layers import (  # noqa: E402,F401  (registration side effects)
+    core,
+    normalization,
+    noise,
+    reshaping,
+    conv,
+    recurrent,
+    tokens,
+    nested,
+)

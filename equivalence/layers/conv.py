@@ -1,0 +1,101 @@
+"""Convolution and pooling layers, 1D on (T, F) and 2D on (H, W, C)."""
+from hypothesis import strategies as st
+
+from equivalence.layers import LayerInfo, prod, register
+from equivalence.layers.reshaping import MAX_ELEMENTS
+
+PADDINGS = st.sampled_from(("valid", "same"))
+
+
+def conv_length(n, kernel, stride, padding):
+    """Output length of a convolution or pooling window (Keras' formula)."""
+    if padding == "same":
+        return -(-n // stride)
+    return (n - kernel) // stride + 1
+
+
+def transpose_length(n, kernel, stride, padding):
+    """Output length of a transposed convolution with no output_padding."""
+    return n * stride if padding == "same" else n * stride + max(kernel - stride, 0)
+
+
+@st.composite
+def _window(draw, shape, spatial, pool=False):
+    """kernel (or pool) size, strides and padding valid for the first `spatial` dims."""
+    smallest = min(shape[:spatial])
+    k = draw(st.integers(2 if pool else 1, min(3, smallest)))
+    s = draw(st.integers(1, 2))
+    cfg = {"strides": s if spatial == 1 else (s, s), "padding": draw(PADDINGS)}
+    cfg["pool_size" if pool else "kernel_size"] = k if spatial == 1 else (k, k)
+    return cfg
+
+
+def _k(cfg, key, i):
+    value = cfg[key]
+    return value if isinstance(value, int) else value[i]
+
+
+def _spatial(shape, cfg, spatial, key, length=conv_length):
+    return tuple(length(shape[i], _k(cfg, key, i), _k(cfg, "strides", i), cfg["padding"])
+                 for i in range(spatial))
+
+
+@st.composite
+def _conv(draw, shape, spatial, depthwise=False, separable=False):
+    cfg = draw(_window(shape, spatial))
+    cfg["activation"] = draw(st.sampled_from((None, "relu")))
+    cfg["use_bias"] = draw(st.booleans().map(lambda b: not b))
+    if depthwise or separable:
+        cfg["depth_multiplier"] = draw(st.integers(1, 2))
+    if not depthwise:
+        cfg["filters"] = draw(st.integers(1, 4))
+    return cfg
+
+
+def _conv_entry(kind, spatial, **flags):
+    def out(shape, cfg):
+        channels = (shape[-1] * cfg["depth_multiplier"] if "filters" not in cfg
+                    else cfg["filters"])
+        return _spatial(shape, cfg, spatial, "kernel_size") + (channels,)
+    return LayerInfo(kind, "conv", lambda s: _conv(s, spatial, **flags),
+                     frozenset({spatial + 1}), output_shape=out, mask=lambda c: "none")
+
+
+def _transpose_entry(kind, spatial):
+    def out(shape, cfg):
+        return _spatial(shape, cfg, spatial, "kernel_size", transpose_length) + (cfg["filters"],)
+    return LayerInfo(kind, "conv", lambda s: _conv(s, spatial), frozenset({spatial + 1}),
+                     output_shape=out, accepts=lambda s: prod(s[:-1]) * 3**spatial * 4 <= 4 * MAX_ELEMENTS,
+                     mask=lambda c: "none")
+
+
+def _pool_entry(kind, spatial):
+    def out(shape, cfg):
+        return _spatial(shape, cfg, spatial, "pool_size") + (shape[-1],)
+    return LayerInfo(kind, "conv", lambda s: _window(s, spatial, pool=True),
+                     frozenset({spatial + 1}), output_shape=out,
+                     accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none")
+
+
+def _global_entry(kind, spatial, mask="none"):
+    return LayerInfo(kind, "conv", lambda s: st.just({}), frozenset({spatial + 1}),
+                     output_shape=lambda s, c: (s[-1],), mask=lambda c: mask)
+
+
+register(
+    _conv_entry("Conv1D", 1),
+    _conv_entry("Conv2D", 2),
+    _conv_entry("SeparableConv1D", 1, separable=True),
+    _conv_entry("SeparableConv2D", 2, separable=True),
+    _conv_entry("DepthwiseConv2D", 2, depthwise=True),
+    _transpose_entry("Conv1DTranspose", 1),
+    _transpose_entry("Conv2DTranspose", 2),
+    _pool_entry("MaxPooling1D", 1),
+    _pool_entry("AveragePooling1D", 1),
+    _pool_entry("MaxPooling2D", 2),
+    _pool_entry("AveragePooling2D", 2),
+    _global_entry("GlobalMaxPooling1D", 1),
+    _global_entry("GlobalAveragePooling1D", 1, mask="consumes"),
+    _global_entry("GlobalMaxPooling2D", 2),
+    _global_entry("GlobalAveragePooling2D", 2),
+)

@@ -1,0 +1,46 @@
+"""Core layers: Dense and activations."""
+from hypothesis import strategies as st
+
+from equivalence.layers import LayerInfo, register
+
+ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax", "gelu", "elu", "selu", "swish")
+ANY_RANK = frozenset({1, 2, 3})
+
+
+@st.composite
+def _dense(draw, shape):
+    use_bias = draw(st.booleans().map(lambda b: not b))  # True first: the common case
+    return {
+        "units": draw(st.integers(1, 8)),
+        "use_bias": use_bias,
+        "activation": draw(st.sampled_from((None, "relu", "tanh"))),
+        "kernel_regularizer": draw(st.sampled_from((None, "l2"))),
+        "bias_regularizer": draw(st.sampled_from((None, "l1"))) if use_bias else None,
+        "activity_regularizer": draw(st.sampled_from((None, "l2"))),
+    }
+
+
+def _regularized(cfg):
+    return any(cfg.get(k) for k in ("kernel_regularizer", "bias_regularizer",
+                                    "activity_regularizer"))
+
+
+register(
+    LayerInfo("Dense", "core", _dense, ANY_RANK,
+              output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized),
+    LayerInfo("Activation", "core",
+              lambda s: st.fixed_dictionaries({"activation": st.sampled_from(
+                  # softmax over a size-1 axis is constant 1 (and Keras warns): not drawn
+                  ACTIVATIONS if s[-1] > 1 else tuple(a for a in ACTIVATIONS if a != "softmax"))}),
+              ANY_RANK),
+    LayerInfo("ReLU", "core",
+              lambda s: st.fixed_dictionaries({
+                  "max_value": st.sampled_from((None, 6.0)),
+                  "negative_slope": st.sampled_from((0.0, 0.1))}),
+              ANY_RANK),
+    LayerInfo("LeakyReLU", "core", lambda s: st.just({}), ANY_RANK),
+    LayerInfo("PReLU", "core", lambda s: st.just({}), ANY_RANK),
+    LayerInfo("ELU", "core", lambda s: st.just({}), ANY_RANK),
+    LayerInfo("Softmax", "core", lambda s: st.just({}), ANY_RANK,
+              accepts=lambda s: s[-1] > 1),
+)

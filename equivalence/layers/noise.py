@@ -1,0 +1,29 @@
+"""Regularization and noise layers, all seeded so that training-mode calls replay."""
+from hypothesis import strategies as st
+
+from equivalence.layers import LayerInfo, register
+from equivalence.layers.core import ANY_RANK
+
+SEEDS = st.integers(0, 2**16)
+RATES = st.sampled_from((0.5, 0.2, 0.9))
+
+
+def _seeded(kind, ranks, rate_name="rate", values=RATES):
+    return LayerInfo(
+        kind, "noise",
+        lambda s: st.fixed_dictionaries({rate_name: values, "seed": SEEDS}),
+        ranks, train_differs=True, seeded=True)
+
+
+register(
+    _seeded("Dropout", ANY_RANK),
+    _seeded("SpatialDropout1D", frozenset({2})),
+    _seeded("SpatialDropout2D", frozenset({3})),
+    _seeded("GaussianNoise", ANY_RANK, "stddev", st.sampled_from((1.0, 0.1))),
+    _seeded("GaussianDropout", ANY_RANK),
+    _seeded("AlphaDropout", ANY_RANK),
+    LayerInfo("ActivityRegularization", "noise",
+              lambda s: st.fixed_dictionaries({"l1": st.sampled_from((0.01, 0.0)),
+                                               "l2": st.sampled_from((0.0, 0.01))}),
+              ANY_RANK, adds_loss=lambda cfg: True),
+)

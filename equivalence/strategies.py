@@ -1,0 +1,106 @@
+"""Hypothesis strategies for stacks that are valid by construction.
+
+Each next layer is chosen only from the kinds that accept the current shape, dtype and mask
+state (see `equivalence.layers.candidates`), and every choice is ordered simplest first:
+vector input before sequences, images and tokens; short stacks before long; registry order
+(Dense first) for kinds; float32 before mixed precision. A failing stack therefore shrinks
+towards one Dense layer on a vector input.
+"""
+from __future__ import annotations
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from equivalence.layers import REGISTRY, candidates, prod
+from equivalence.layers.nested import nested_configs
+from equivalence.spec import INPUT_FAMILIES, POLICIES, InputSpec, LayerSpec, StackSpec
+
+MAX_LAYERS = 4
+MAX_INNER_LAYERS = 2
+MAX_ELEMENTS = 2048  # per example after any layer; larger stacks are rare leftovers
+BATCHES = (8, 5, 1)  # 5 does not divide the predict batch size; 1 is the latency case
+
+# Set by `pytest --replay`: every stack strategy then yields this one spec.
+REPLAY: StackSpec | None = None
+
+
+def input_specs(family: str | None = None) -> st.SearchStrategy[InputSpec]:
+    """Inputs of each family; shrinks towards a 1-feature vector."""
+    families = st.just(family) if family else st.sampled_from(INPUT_FAMILIES)
+    return families.flatmap(_input_of)
+
+
+def _input_of(family: str) -> st.SearchStrategy[InputSpec]:
+    small = st.integers(1, 6)
+    if family == "vector":
+        return st.builds(InputSpec, st.just(family), st.tuples(small))
+    if family == "sequence":
+        return st.builds(InputSpec, st.just(family), st.tuples(st.integers(2, 8), small))
+    if family == "image":
+        side = st.integers(3, 8)
+        return st.builds(InputSpec, st.just(family),
+                         st.tuples(side, side, st.integers(1, 3)))
+    return st.builds(InputSpec, st.just(family), st.tuples(st.integers(2, 8)),
+                     st.just("int32"), st.integers(4, 20))
+
+
+@st.composite
+def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True):
+    """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape`."""
+    exclude = () if nested_ok else ("Nested",)
+    info = draw(st.sampled_from(candidates(shape, is_int, masked, exclude)))
+    if info.kind == "Nested":
+        cfg = draw(nested_configs(shape, masked))
+    else:
+        cfg = draw(info.configs(shape))
+    if info.kind == "Embedding":
+        cfg = {**cfg, "input_dim": vocab}
+    out = info.output_shape(shape, cfg)
+    assume(all(d >= 1 for d in out) and prod(out) <= MAX_ELEMENTS)
+    pinned = None
+    if policy != "float32" and draw(st.booleans()):
+        pinned = "float32"  # a single layer kept in float32 inside a mixed stack
+    mode = info.mask(cfg)
+    masked = {"produces": True, "consumes": False, "none": False}.get(mode, masked)
+    return LayerSpec.of(info.kind, pinned, **cfg), out, masked
+
+
+@st.composite
+def inner_stack(draw, shape, masked=False):
+    """1 to MAX_INNER_LAYERS float layers for a nested stack (no nesting inside)."""
+    layers = []
+    for _ in range(draw(st.integers(1, MAX_INNER_LAYERS))):
+        layer, shape, masked = draw(_next_layer(shape, False, masked, "float32",
+                                                nested_ok=False))
+        layers.append(layer)
+    return tuple(layers)
+
+
+@st.composite
+def _stacks(draw, max_layers, policies, family):
+    inp = draw(input_specs(family))
+    policy = draw(st.sampled_from(policies))
+    shape, is_int, masked = inp.shape, inp.dtype == "int32", False
+    layers = []
+    for _ in range(draw(st.integers(1, max_layers))):
+        layer, shape, masked = draw(_next_layer(shape, is_int, masked, policy, inp.vocab))
+        layers.append(layer)
+        is_int = False
+    return StackSpec(inp, tuple(layers), policy, draw(st.integers(0, 2**16)),
+                     draw(st.sampled_from(BATCHES)))
+
+
+def stacks(max_layers: int = MAX_LAYERS, policies=POLICIES,
+           family: str | None = None) -> st.SearchStrategy[StackSpec]:
+    """Valid random stacks; shrinks towards one Dense layer on a float32 vector input.
+
+    Under `pytest --replay PATH` this yields only the replayed spec.
+    """
+    if REPLAY is not None:
+        return st.just(REPLAY)
+    return _stacks(max_layers, tuple(policies), family)
+
+
+def kinds_drawable() -> set[str]:
+    """Every registry kind the strategies can produce on this Keras version."""
+    return {kind for kind, info in REGISTRY.items() if info.available}

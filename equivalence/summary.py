@@ -1,0 +1,108 @@
+"""The end-of-run figures: stacks checked, checks run, throughput, discrepancies.
+
+Counters live in the process; under pytest-xdist every worker sends its counts to the
+controller, and shards write JSON that `python -m equivalence.summary combine` adds up.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+def fresh_state() -> dict:
+    return {"stacks": set(), "checks": 0, "discrepancies": 0, "known": 0, "failures": []}
+
+
+_STATE = fresh_state()
+
+
+def STATE() -> dict:  # noqa: N802  (looked up at call time so tests can swap it)
+    return _STATE
+
+
+def record(spec, check: str, compared: int, failed: int, known: int) -> None:
+    STATE()["stacks"].add(spec.digest)
+    STATE()["checks"] += compared
+    STATE()["discrepancies"] += failed
+    STATE()["known"] += known
+
+
+def record_failure(path) -> None:
+    STATE()["failures"].append(str(path))
+
+
+def snapshot() -> dict:
+    """This process's counts as plain JSON data."""
+    return {"stacks": sorted(STATE()["stacks"]), "checks": STATE()["checks"],
+            "discrepancies": STATE()["discrepancies"], "known": STATE()["known"],
+            "failures": list(STATE()["failures"])}
+
+
+def combine(parts: list[dict], seconds: float | None = None) -> dict:
+    """Add up snapshots (workers or shards); a stack counted by two parts counts once."""
+    stacks = set()
+    out = {"checks": 0, "discrepancies": 0, "known": 0, "failures": [], "seconds": 0.0}
+    for part in parts:
+        stacks.update(part["stacks"])
+        for key in ("checks", "discrepancies", "known"):
+            out[key] += part[key]
+        out["failures"] += part["failures"]
+        out["seconds"] = max(out["seconds"], part.get("seconds", 0.0))
+    out["stacks"] = sorted(stacks)
+    if seconds is not None:
+        out["seconds"] = seconds
+    return out
+
+
+def line(total: dict) -> str:
+    """One line a user can read at the end of a run."""
+    n = len(total["stacks"])
+    rate = n / total["seconds"] * 60 if total.get("seconds") else 0.0
+    text = (f"equivalence: {n:,} stacks × 3 APIs, {total['checks']:,} checks, "
+            f"{rate:.1f} stacks/min, {total['discrepancies']:,} discrepancies")
+    if total["known"]:
+        text += f" ({total['known']:,} known upstream)"
+    if total["failures"]:
+        text += f"; artifacts under {Path(total['failures'][0]).parent}"
+    return text
+
+
+def write_json(total: dict, path: Path) -> None:
+    """Write atomically: a killed run never leaves a half-written summary."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(total, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not {"stacks", "checks"} <= set(data):
+            raise ValueError("not an equivalence summary")
+        return data
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {path}: {exc}") from None
+
+
+def main(argv=None) -> int:
+    """python -m equivalence.summary combine SUMMARY.json... — one line for all shards."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) < 2 or argv[0] != "combine":
+        print("usage: python -m equivalence.summary combine SUMMARY.json...", file=sys.stderr)
+        return 2
+    try:
+        parts = [_load(Path(p)) for p in argv[1:]]
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    total = combine(parts, seconds=sum(p.get("seconds", 0.0) for p in parts))
+    print(line(total) + f" (from {len(parts)} shards; rate over summed shard time)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
