@@ -34,7 +34,9 @@ def layer_weights(model) -> dict[str, np.ndarray]:
 
 
 def blueprint(model, layer_specs, shape) -> list[dict]:
-    """The built layers as Keras configs, nested models as their API and inner layers."""
+    """The built layers as Keras configs, nested models as their API and inner layers.
+
+    A nested "same" API is written as "same" and resolved by the repro per outer API."""
     out = []
     for layer, ls in zip(stack_layers(model), layer_specs):
         if ls.kind == "Nested":

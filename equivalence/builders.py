@@ -32,25 +32,28 @@ def _layer_name(prefix: str, index: int, kind: str) -> str:
     return f"{prefix}{index}_{kind.lower()}"
 
 
-def make_layers(layer_specs, shape, prefix="l"):
-    """Fresh Keras layers for `layer_specs` starting at input `shape`, named by position."""
+def make_layers(layer_specs, shape, prefix="l", api="sequential"):
+    """Fresh Keras layers for `layer_specs` starting at input `shape`, named by position.
+
+    `api` is the enclosing model's API, used by Nested layers whose api is "same"."""
     layers = []
     for i, ls in enumerate(layer_specs):
         info = REGISTRY[ls.kind]
         name = _layer_name(prefix, i, ls.kind)
         if ls.kind == "Nested":
-            layers.append(nested_model(ls, name, shape))
+            layers.append(nested_model(ls, name, shape, api))
         else:
             layers.append(info.build(ls.params, name, ls.dtype))
         shape = info.output_shape(shape, ls.params)
     return layers
 
 
-def nested_model(layer_spec: LayerSpec, name: str, shape):
-    """The inner model of a Nested layer: its own API, its own positional names."""
+def nested_model(layer_spec: LayerSpec, name: str, shape, outer_api: str):
+    """The inner model of a Nested layer: its API ("same" = the outer one), positional names."""
     cfg = layer_spec.params
-    inner = make_layers(cfg["layers"], shape, prefix=f"{name}_")
-    model = assemble(cfg["api"], inner, shape, "float32", name=name)
+    api = outer_api if cfg["api"] == "same" else cfg["api"]
+    inner = make_layers(cfg["layers"], shape, prefix=f"{name}_", api=api)
+    model = assemble(api, inner, shape, "float32", name=name)
     if isinstance(model, SubclassedStack):
         model.spec_json = json.dumps({"nested": layer_spec_json(layer_spec),
                                       "shape": list(shape)})
@@ -78,7 +81,7 @@ def build(spec: StackSpec, api: str):
     validate(spec)
     keras.utils.set_random_seed(spec.seed)
     with dtype_policy(spec.policy):
-        layers = make_layers(spec.layers, spec.input.shape)
+        layers = make_layers(spec.layers, spec.input.shape, api=api)
         model = assemble(api, layers, spec.input.shape, spec.input.dtype)
     if isinstance(model, SubclassedStack):
         model.spec_json = spec.to_json()
@@ -102,11 +105,12 @@ def _from_spec_json(spec_json: str, **kwargs):
         nested = StackSpec.from_json(raw["nested"]).layers[0]
         cfg = nested.params
         return SubclassedStack(make_layers(cfg["layers"], tuple(raw["shape"]),
-                                           prefix=f"{kwargs.get('name', 'n')}_"),
+                                           prefix=f"{kwargs.get('name', 'n')}_",
+                                           api="subclassed"),
                                spec_json=spec_json, **kwargs)
     spec = StackSpec.from_json(spec_json)
     with dtype_policy(spec.policy):
-        layers = make_layers(spec.layers, spec.input.shape)
+        layers = make_layers(spec.layers, spec.input.shape, api="subclassed")
     return SubclassedStack(layers, spec_json=spec_json, **kwargs)
 
 

@@ -31,13 +31,38 @@ class Known:
         return self.keras_min <= compat.version_tuple(keras_version) < self.keras_max
 
 
+# Layers that compute in their input's dtype instead of casting to the policy's.
+NO_AUTOCAST = ("LayerNormalization",)
+
+
+def _first_leaf(layers):
+    first = layers[0]
+    return _first_leaf(first.params["layers"]) if first.kind == "Nested" else first
+
+
 def _mixed_first_layer_float32(spec: StackSpec) -> bool:
-    first = spec.layers[0]
+    first = _first_leaf(spec.layers)
     return (spec.policy != "float32" and spec.input.dtype != "int32"
-            and first.dtype == "float32")
+            and (first.dtype == "float32" or first.kind in NO_AUTOCAST))
+
+
+def _always(spec: StackSpec) -> bool:
+    return True
 
 
 KNOWN: tuple[Known, ...] = (
+    Known(
+        checks=("weight_paths",), api="functional", keras_min=(3, 0), keras_max=(99, 0),
+        applies=_always,
+        reference="keras/src/backend/common/variables.py (path = name scope at creation); "
+                  "cf. tensorflow/tensorflow#36463 for the Keras 2 analogue",
+        summary="a variable's path is the name scope it was created in: Sequential (built "
+                "from its Input) and a subclassed model (built by a call) create their "
+                "layers' weights under the model's name ('stack/l0_dense/kernel'), "
+                "Functional outside it ('l0_dense/kernel'). Relative names agree (checked by "
+                "the weights check); code keyed on variable.path does not carry across APIs.",
+        example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)),
+    ),
     Known(
         checks=OUTPUT_CHECKS, api="subclassed", keras_min=(3, 0), keras_max=(99, 0),
         applies=_mixed_first_layer_float32,
@@ -46,7 +71,8 @@ KNOWN: tuple[Known, ...] = (
         summary="under a mixed policy a subclassed Model, being a Layer, casts its float "
                 "inputs to the compute dtype (float16/bfloat16) before its first layer; "
                 "Sequential and Functional convert inputs to the Input's dtype (float32). "
-                "A first layer pinned to float32 therefore sees rounded inputs only in the "
+                "A first layer pinned to float32, or one that does not autocast "
+                "(LayerNormalization), therefore sees rounded inputs only in the "
                 "subclassed model. No upstream issue found; documented Layer autocasting.",
         example=StackSpec(InputSpec("vector", (3,)),
                           (LayerSpec.of("Activation", "float32", activation="linear"),),

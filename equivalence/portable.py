@@ -97,7 +97,21 @@ def copy_weights(source, target):
 
 
 def compile_for(model, jit_compile, run_eagerly):
-    model.compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
+    """compile() with an explicit mode that Keras really uses.
+
+    Keras 3 silently replaces jit_compile=True by False (with a warning) while TF op
+    determinism is on; determinism is suspended for compile() only, so XLA is really used.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    suspend = jit_compile and tf_config.is_op_determinism_enabled()
+    if suspend:
+        tf_config.disable_op_determinism()
+    try:
+        model.compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
+    finally:
+        if suspend:
+            tf_config.enable_op_determinism()
     return model
 
 
@@ -150,11 +164,23 @@ def _weight_path(variable):
     return getattr(variable, "path", None) or variable.name
 
 
-def observe_weights(model, x, weight_path=_weight_path):
+def observe_weight_paths(model, x):
+    return {"paths": [_weight_path(v) for v in model.weights]}
+
+
+def observe_weights(model, x):
+    """Weights named relative to the model (its own name scope stripped; see
+    observe_weight_paths for the raw paths), with shapes, dtypes, order and split."""
+    prefix = model.name + "/"
+
+    def name(v):
+        path = _weight_path(v)
+        return path[len(prefix):] if path.startswith(prefix) else path
+
     return {
-        "weights": [(weight_path(v), tuple(v.shape), str(v.dtype)) for v in model.weights],
-        "trainable": [weight_path(v) for v in model.trainable_weights],
-        "non_trainable": [weight_path(v) for v in model.non_trainable_weights],
+        "weights": [(name(v), tuple(v.shape), str(v.dtype)) for v in model.weights],
+        "trainable": [name(v) for v in model.trainable_weights],
+        "non_trainable": [name(v) for v in model.non_trainable_weights],
         "count_params": int(model.count_params()),
     }
 

@@ -43,10 +43,11 @@ RTOL, ATOL = {rtol!r}, {atol!r}
 POLICY, INPUT_SHAPE, INPUT_DTYPE = {policy!r}, {shape!r}, {dtype!r}
 
 
-def layer_from(bp):
+def layer_from(bp, outer_api):
     if "nested" in bp:
-        inner = [layer_from(b) for b in bp["layers"]]
-        return assemble(bp["nested"], inner, tuple(bp["shape"]), "float32", name=bp["name"])
+        api = outer_api if bp["nested"] == "same" else bp["nested"]
+        inner = [layer_from(b, api) for b in bp["layers"]]
+        return assemble(api, inner, tuple(bp["shape"]), "float32", name=bp["name"])
     return keras.layers.deserialize(bp["keras"])
 
 
@@ -63,7 +64,7 @@ def build(api, blueprint, saved):
     keras.utils.set_random_seed({seed!r})
     keras.mixed_precision.set_global_policy(POLICY)
     try:
-        layers = [layer_from(bp) for bp in blueprint]
+        layers = [layer_from(bp, api) for bp in blueprint]
         model = assemble(api, layers, INPUT_SHAPE, INPUT_DTYPE)
     finally:
         keras.mixed_precision.set_global_policy("float32")

@@ -18,3 +18,8 @@ def test_weights_and_count_params_match_sequential(spec):
 @given(spec=stacks())
 def test_flat_get_weights_order_matches_sequential(spec):
     verify("flat_weights", spec)
+
+
+@given(spec=stacks())
+def test_weight_paths_match_sequential(spec):
+    verify("weight_paths", spec)

@@ -37,6 +37,7 @@ class LayerInfo:
     mask: Callable[[dict], str] = lambda cfg: "passes"  # one of MASK_MODES
     adds_loss: Callable[[dict], bool] = lambda cfg: False
     seeded: bool = False  # stochastic, takes a seed
+    mask_ok: bool = True  # may receive a (batch, time) sequence mask; False needs a note
     note: str = ""
 
     @property
@@ -76,7 +77,7 @@ def candidates(shape: Shape, is_int: bool, masked: bool, exclude=()) -> list[Lay
             continue
         if info.token_input != is_int or not info.accepts(shape):
             continue
-        if masked and info.mask({}) == "none":
+        if masked and (info.mask({}) == "none" or not info.mask_ok):
             continue
         out.append(info)
     return out

@@ -42,5 +42,7 @@ register(
     LayerInfo("PReLU", "core", lambda s: st.just({}), ANY_RANK),
     LayerInfo("ELU", "core", lambda s: st.just({}), ANY_RANK),
     LayerInfo("Softmax", "core", lambda s: st.just({}), ANY_RANK,
-              accepts=lambda s: s[-1] > 1),
+              accepts=lambda s: s[-1] > 1, mask_ok=False,
+              note="Keras 3 Softmax reads a mask as elementwise (attention-style) and fails "
+                   "on a (batch, time) sequence mask (SelectV2 broadcast error) in every API"),
 )

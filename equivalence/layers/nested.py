@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from equivalence.layers import REGISTRY, LayerInfo, register
 
-NESTED_APIS = ("sequential", "functional", "subclassed")
+# "same": the nested model is built with the outer model's API, so comparing the outer APIs
+# also compares nested Sequential, Functional and subclassed models with each other.
+NESTED_APIS = ("same", "sequential", "functional", "subclassed")
 
 
 def _fold(cfg, per_layer, start):

@@ -34,14 +34,15 @@ def _bidirectional_configs(shape):
 
 def _make_bidirectional(cfg, name, dtype=None):
     extra = {"dtype": dtype} if dtype else {}
-    inner = getattr(keras.layers, cfg["layer"])(cfg["units"],
+    inner = getattr(keras.layers, cfg["layer"])(cfg["units"], name=f"{name}_{cfg['layer'].lower()}",
                                                 return_sequences=cfg["return_sequences"], **extra)
     return keras.layers.Bidirectional(inner, merge_mode=cfg["merge_mode"], name=name, **extra)
 
 
 def _make_time_distributed(cfg, name, dtype=None):
     extra = {"dtype": dtype} if dtype else {}
-    return keras.layers.TimeDistributed(keras.layers.Dense(cfg["units"], **extra),
+    return keras.layers.TimeDistributed(keras.layers.Dense(cfg["units"], name=f"{name}_dense",
+                                                           **extra),
                                         name=name, **extra)
 
 
