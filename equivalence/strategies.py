@@ -48,7 +48,12 @@ def _input_of(family: str) -> st.SearchStrategy[InputSpec]:
 def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True):
     """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape`."""
     exclude = () if nested_ok else ("Nested",)
-    info = draw(st.sampled_from(candidates(shape, is_int, masked, exclude)))
+    options = candidates(shape, is_int, masked, exclude)
+    # Family first, then kind: otherwise the many rank-agnostic kinds (activations, noise)
+    # crowd out the few that need a sequence or an image. Both in registry order.
+    families = list(dict.fromkeys(info.family for info in options))
+    family = draw(st.sampled_from(families))
+    info = draw(st.sampled_from([info for info in options if info.family == family]))
     if info.kind == "Nested":
         cfg = draw(nested_configs(shape, masked))
     else:

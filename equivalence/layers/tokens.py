@@ -13,7 +13,7 @@ def _embedding_configs(shape):
 register(
     LayerInfo("Embedding", "tokens", _embedding_configs, frozenset({1}),
               output_shape=lambda s, c: s + (c["output_dim"],), token_input=True,
-              mask=lambda c: "produces" if c.get("mask_zero") else "passes"),
+              mask=lambda c: "produces" if c.get("mask_zero") else "none"),
     LayerInfo("Masking", "tokens", lambda s: st.just({"mask_value": 0.0}), frozenset({2}),
               mask=lambda c: "produces"),
 )

@@ -1,0 +1,53 @@
+"""The comparison function and the tolerance table."""
+import numpy as np
+import pytest
+
+from equivalence.compare import (BITWISE, TOLERANCES, Mismatch, assert_equivalent,
+                                 compare_observations, tolerance_for)
+
+
+def test_bitwise_by_default_catches_one_ulp():
+    a = np.array([1.0, 2.0], np.float32)
+    b = a.copy()
+    b[1] = np.nextafter(b[1], np.float32(3))
+    with pytest.raises(Mismatch, match=r"1 of 2 elements differ.*index \(1,\).*bitwise"):
+        assert_equivalent(b, a, what="x")
+
+
+def test_signed_zero_counts_under_bitwise_and_nan_matches_nan():
+    with pytest.raises(Mismatch):
+        assert_equivalent(np.array([-0.0]), np.array([0.0]), what="zero")
+    assert_equivalent(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), what="nan")
+
+
+def test_tolerance_needs_both_rtol_and_atol():
+    with pytest.raises(ValueError, match="both"):
+        assert_equivalent(np.zeros(1), np.zeros(1), what="x", rtol=1e-3)
+
+
+def test_within_tolerance_passes_and_beyond_fails():
+    a = np.array([1.0, 1.0 + 1e-7])
+    assert_equivalent(a, np.ones(2), what="x", rtol=1e-6, atol=0.0)
+    with pytest.raises(Mismatch, match="rtol=1e-09"):
+        assert_equivalent(a, np.ones(2), what="x", rtol=1e-9, atol=0.0)
+
+
+def test_shape_dtype_and_structure_mismatches_are_named():
+    with pytest.raises(Mismatch, match="shape/dtype"):
+        assert_equivalent(np.zeros(2, np.float32), np.zeros(2, np.float64), what="x")
+    with pytest.raises(Mismatch, match="2 arrays, expected 1"):
+        assert_equivalent([np.zeros(1), np.zeros(1)], [np.zeros(1)], what="w")
+    with pytest.raises(Mismatch, match="'b'"):
+        assert_equivalent(["a", "b"], ["a", "c"], what="names")
+
+
+def test_compare_observations_names_the_disagreeing_api_only():
+    seq = {"y": np.ones(3)}
+    observed = {"sequential": seq, "functional": {"y": np.ones(3)},
+                "subclassed": {"y": np.zeros(3)}}
+    assert set(compare_observations(observed)) == {"subclassed"}
+
+
+def test_every_tolerance_has_a_reason_and_unknown_checks_are_bitwise():
+    assert all(t.reason and t.rtol >= 0 and t.atol >= 0 for t in TOLERANCES)
+    assert tolerance_for("call", "float32") is BITWISE
