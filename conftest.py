@@ -44,6 +44,17 @@ def pytest_addoption(parser):
                          "(default: results)")
 
 
+@pytest.fixture
+def isolated_results(tmp_path, monkeypatch):
+    """Failure artifacts go to tmp_path and counts to a fresh summary: for tests that plant
+    or provoke discrepancies on purpose, so they do not show up in the run's figures."""
+    from equivalence import artifacts, summary
+
+    monkeypatch.setattr(artifacts, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(summary, "_STATE", summary.fresh_state())
+    return tmp_path
+
+
 def _usage_error(message):
     pytest.exit(f"keras-parity: {message}", returncode=2)
 

@@ -168,14 +168,22 @@ def observe_weight_paths(model, x):
     return {"paths": [_weight_path(v) for v in model.weights]}
 
 
+def _model_names(model):
+    names = {model.name}
+    for layer in stack_layers(model):
+        if isinstance(layer, keras.Model):
+            names |= _model_names(layer)
+    return names
+
+
 def observe_weights(model, x):
-    """Weights named relative to the model (its own name scope stripped; see
-    observe_weight_paths for the raw paths), with shapes, dtypes, order and split."""
-    prefix = model.name + "/"
+    """Weights named relative to the models (the name scopes of the model and of nested
+    models stripped; observe_weight_paths keeps the raw paths), with shapes, dtypes, order
+    and the trainable split."""
+    scopes = _model_names(model)
 
     def name(v):
-        path = _weight_path(v)
-        return path[len(prefix):] if path.startswith(prefix) else path
+        return "/".join(part for part in _weight_path(v).split("/") if part not in scopes)
 
     return {
         "weights": [(name(v), tuple(v.shape), str(v.dtype)) for v in model.weights],

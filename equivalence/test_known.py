@@ -1,7 +1,7 @@
 """Known upstream discrepancies, each on its smallest example, as strict xfails."""
 import pytest
 
-from equivalence import artifacts, known, summary
+from equivalence import known
 from equivalence.checks import verify
 
 
@@ -14,10 +14,8 @@ def _cases():
 
 
 @pytest.mark.parametrize("entry, check", list(_cases()))
-def test_known_discrepancy_still_reproduces(entry, check, monkeypatch, tmp_path):
+def test_known_discrepancy_still_reproduces(entry, check, monkeypatch, isolated_results):
     # With the entry disabled the example must fail (xfail) while the Keras version is in
     # range; outside the range it must pass. Its artifacts and counts are not the run's.
     monkeypatch.setattr(known, "KNOWN", ())
-    monkeypatch.setattr(artifacts, "RESULTS_DIR", tmp_path)
-    monkeypatch.setattr(summary, "_STATE", summary.fresh_state())
     verify(check, entry.example)

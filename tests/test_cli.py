@@ -1,0 +1,81 @@
+"""Command-line behaviour: --replay, --shard and summaries; bad input gets one line, exit 2."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import parse_shard
+from equivalence import summary
+from equivalence.spec import SCHEMA_VERSION, InputSpec, LayerSpec, StackSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = StackSpec(InputSpec("vector", (3,)), (LayerSpec.of("Dense", units=2),), seed=4)
+
+
+def run_pytest(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_usage_error(run, *words):
+    lines = [ln for ln in (run.stdout + run.stderr).splitlines()
+             if ln.strip() and not ln.startswith(("WARNING", "I0000", "E0000"))]
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert len(lines) == 1 and all(w in lines[0] for w in words), lines
+
+
+def write(tmp_path, text, name="spec.json"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, ("no spec file",)),
+    ('{"__type__": "StackSpec", "schema_', ("not valid JSON",)),
+    (SPEC.to_json().replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99'),
+     ("schema version 99 is newer",)),
+    (SPEC.to_json().replace('"Dense"', '"Quantum"'), ("unknown layer kind 'Quantum'",)),
+])
+def test_bad_replay_input_is_one_line_and_exit_2(tmp_path, content, words):
+    path = tmp_path / "missing.json" if content is None else write(tmp_path, content)
+    assert_usage_error(run_pytest(f"--replay={path}"), "--replay", *words)
+
+
+@pytest.mark.parametrize("shard", ["3", "0/2", "3/2", "a/b"])
+def test_bad_shard_is_one_line_and_exit_2(shard):
+    assert_usage_error(run_pytest(f"--shard={shard}", "--collect-only"), "--shard")
+
+
+def test_replay_reruns_every_equivalence_check_on_the_saved_spec(tmp_path):
+    path = write(tmp_path, SPEC.to_json())
+    run = run_pytest(f"--replay={path}", f"--results-dir={tmp_path / 'r'}", "equivalence")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "equivalence: 1 stacks × 3 APIs" in run.stdout
+    saved = json.loads((tmp_path / "r" / "equivalence" / "summary.json").read_text())
+    assert saved["stacks"] == [SPEC.digest]
+
+
+def test_parse_shard_accepts_i_of_n():
+    assert parse_shard("2/5") == (2, 5)
+
+
+def test_summaries_combine_and_count_a_shared_stack_once():
+    a = {"stacks": ["x", "y"], "checks": 6, "discrepancies": 0, "known": 1, "failures": [],
+         "seconds": 30.0}
+    b = {"stacks": ["y", "z"], "checks": 6, "discrepancies": 1, "known": 0,
+         "failures": ["results/failures/call-z"], "seconds": 30.0}
+    total = summary.combine([a, b], seconds=60.0)
+    assert summary.line(total) == ("equivalence: 3 stacks × 3 APIs, 12 checks, 3.0 stacks/min, "
+                                   "1 discrepancies (1 known upstream); artifacts under "
+                                   "results/failures")
+
+
+def test_summary_combine_command_refuses_a_malformed_file(tmp_path):
+    bad = write(tmp_path, "{truncated", "summary.json")
+    run = subprocess.run([sys.executable, "-m", "equivalence.summary", "combine", str(bad)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1

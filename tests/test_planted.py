@@ -1,0 +1,87 @@
+"""Planted discrepancies: the suite must catch each one, say where, and leave a repro."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from equivalence import checks
+from equivalence.checks import CHECKS, Check, Discrepancy, verify
+from equivalence.portable import SubclassedStack
+from equivalence.spec import InputSpec, LayerSpec, StackSpec
+
+DENSE = StackSpec(InputSpec("vector", (3,)), (LayerSpec.of("Dense", units=2),), seed=1)
+DROPOUT = StackSpec(InputSpec("vector", (6,)),
+                    (LayerSpec.of("Dense", units=4), LayerSpec.of("Dropout", rate=0.5, seed=7)))
+MASKED = StackSpec(InputSpec("tokens", (5,), "int32", 9),
+                   (LayerSpec.of("Embedding", input_dim=9, output_dim=3, mask_zero=True),
+                    LayerSpec.of("LSTM", units=2, return_sequences=True)))
+REGULARIZED = StackSpec(InputSpec("vector", (3,)),
+                        (LayerSpec.of("Dense", units=2, kernel_regularizer="l2"),))
+
+
+@pytest.fixture(autouse=True)
+def results_in_tmp(isolated_results):
+    return isolated_results
+
+
+def plant(monkeypatch, check, change):
+    """Make `check` observe `change(observation)` on the subclassed model only."""
+    original = CHECKS[check]
+
+    def observe(model, x):
+        obs = original.observe(model, x)
+        return change(obs) if isinstance(model, SubclassedStack) else obs
+
+    monkeypatch.setitem(CHECKS, check, Check(check, observe, original.modal, original.within))
+
+
+def assert_caught(spec, check, tmp_path, pattern):
+    with pytest.raises(Discrepancy, match=pattern) as info:
+        verify(check, spec)
+    message = str(info.value)
+    assert "subclassed" in message and spec.to_json() in message
+    repro = next(tmp_path.glob("failures/*/repro.py"))
+    compile(repro.read_text(), str(repro), "exec")  # a complete, valid script
+    assert {p.name for p in repro.parent.iterdir()} >= {"spec.json", "inputs.npz",
+                                                        "weights.npz", "blueprint.json"}
+    return message
+
+
+def test_one_ulp_in_one_api_output_is_caught(monkeypatch, results_in_tmp):
+    plant(monkeypatch, "call", lambda o: {"call": np.nextafter(o["call"], np.inf)})
+    assert_caught(DENSE, "call", results_in_tmp, "elements differ.*bitwise")
+
+
+def test_training_flag_dropped_in_subclassed_call_is_caught(monkeypatch, results_in_tmp):
+    original = SubclassedStack.call
+    monkeypatch.setattr(SubclassedStack, "call",
+                        lambda self, inputs, training=None, mask=None:
+                        original(self, inputs, training=False, mask=mask))
+    assert_caught(DROPOUT, "training_calls", results_in_tmp, "train_0")
+
+
+def test_dropped_mask_is_caught(monkeypatch, results_in_tmp):
+    original = SubclassedStack.call
+    monkeypatch.setattr(SubclassedStack, "call",
+                        lambda self, inputs, training=None, mask=None:
+                        tf.identity(original(self, inputs, training, mask)))
+    assert_caught(MASKED, "output_mask", results_in_tmp, "mask")
+
+
+def test_swapped_flat_weights_are_caught(monkeypatch, results_in_tmp):
+    plant(monkeypatch, "flat_weights",
+          lambda o: {"get_weights": o["get_weights"][::-1]})
+    assert_caught(DENSE, "flat_weights", results_in_tmp, r"get_weights\[0\]")
+
+
+def test_changed_regularization_loss_is_caught(monkeypatch, results_in_tmp):
+    plant(monkeypatch, "losses",
+          lambda o: {**o, "losses": [loss * np.float32(1.5) for loss in o["losses"]]})
+    assert_caught(REGULARIZED, "losses", results_in_tmp, "losses")
+
+
+def test_artifacts_are_written_only_for_the_final_hypothesis_example(monkeypatch, tmp_path):
+    plant(monkeypatch, "call", lambda o: {"call": o["call"] + 1})
+    monkeypatch.setattr(checks, "_is_final_example", lambda: False)
+    with pytest.raises(Discrepancy, match="shrinking"):
+        verify("call", DENSE)
+    assert not list(tmp_path.glob("failures/*"))
