@@ -39,9 +39,10 @@ def pytest_addoption(parser):
                     help="run shard I of N (1-based): the same checks with this shard's "
                          "own Hypothesis seeds; summaries combine with "
                          "`python -m equivalence.summary combine`")
-    group.addoption("--results-dir", metavar="DIR", default="results",
+    group.addoption("--results-dir", metavar="DIR",
+                    default=os.environ.get("KERAS_PARITY_RESULTS", "results"),
                     help="where failure artifacts and run summaries are written "
-                         "(default: results)")
+                         "(default: $KERAS_PARITY_RESULTS or results)")
 
 
 @pytest.fixture

@@ -21,7 +21,21 @@ else:
     KERAS_IMPORT = "from tensorflow import keras"
 
 TF_VERSION: str = tf.__version__
-KERAS_VERSION: str = getattr(keras, "__version__", "unknown")
+def _keras_version() -> str:
+    version = getattr(keras, "__version__", None)
+    if version:
+        return version
+    from importlib import metadata  # TF 2.15's tf.keras proxy has no __version__
+
+    for dist in (("tf-keras",) if "tf_keras" in KERAS_IMPORT else ("keras", "tf-keras")):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+KERAS_VERSION: str = _keras_version()
 KERAS_GENERATION: int = 3 if KERAS_VERSION.startswith("3") else 2
 IS_KERAS3 = KERAS_GENERATION == 3
 

@@ -56,18 +56,29 @@ KNOWN: tuple[Known, ...] = (
         applies=_always,
         reference="keras/src/backend/common/variables.py (path = name scope at creation); "
                   "cf. tensorflow/tensorflow#36463 for the Keras 2 analogue",
-        summary="a variable's path is the name scope it was created in: Sequential (built "
-                "from its Input) and a subclassed model (built by a call) create their "
+        summary="Keras 3: a variable's path is the name scope it was created in. Sequential "
+                "(built from its Input) and a subclassed model (built by a call) create their "
                 "layers' weights under the model's name ('stack/l0_dense/kernel'), "
-                "Functional outside it ('l0_dense/kernel'). Relative names agree (checked by "
-                "the weights check); code keyed on variable.path does not carry across APIs.",
+                "Functional outside it ('l0_dense/kernel'). Relative names agree (the weights "
+                "check); code keyed on variable.path does not carry across APIs.",
         example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)),
     ),
     Known(
-        checks=OUTPUT_CHECKS, api="subclassed", keras_min=(3, 0), keras_max=(99, 0),
+        checks=("weight_paths",), api="subclassed", keras_min=(2, 0), keras_max=(3, 0),
+        applies=_always,
+        reference="tensorflow/tensorflow#22861 (subclassed weights named under the model "
+                  "scope when built by a call)",
+        summary="Keras 2: a subclassed model built by calling it names its layers' weights "
+                "under the model's name ('stack/l0_dense/kernel:0'); Sequential and "
+                "Functional do not ('l0_dense/kernel:0').",
+        example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)),
+    ),
+    Known(
+        checks=OUTPUT_CHECKS, api="subclassed", keras_min=(2, 0), keras_max=(99, 0),
         applies=_mixed_first_layer_float32,
-        reference="keras/src/layers/layer.py Layer.__call__ step 1 vs "
-                  "keras/src/models/functional.py (_convert_input_args = False)",
+        reference="Keras 3: keras/src/layers/layer.py Layer.__call__ step 1 vs "
+                  "keras/src/models/functional.py (_convert_input_args = False); "
+                  "Keras 2: Layer._autocast / Functional._autocast = False",
         summary="under a mixed policy a subclassed Model, being a Layer, casts its float "
                 "inputs to the compute dtype (float16/bfloat16) before its first layer; "
                 "Sequential and Functional convert inputs to the Input's dtype (float32). "

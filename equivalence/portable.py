@@ -148,6 +148,10 @@ def observe_training_calls(model, x, calls=3):
     statistics, so the final inference call shows whether the statistics agree too.
     """
     reset_layer_seeds(model)
+    # Keras 2 seeded layers draw from TF's eager op-seed counters, which advance with every
+    # random op in the process: resetting the global seed restarts them, so every API's
+    # sequence starts from the same state, whatever ran before.
+    tf.random.set_seed(0)
     out = {f"train_{i}": as_array(model(x, training=True)) for i in range(calls)}
     out["eval_after"] = as_array(model(x, training=False))
     out["non_trainable_after"] = [as_array(w) for w in model.non_trainable_weights]

@@ -16,8 +16,8 @@ MARKER = "# --- PORTABLE"
 HEADER = '''#!/usr/bin/env python
 """keras-parity repro: {check} ({mode}) — generated; needs TensorFlow and NumPy only.
 
-Run `python repro.py` in this directory's parent or anywhere: exit 1 means the discrepancy
-reproduces, 0 that it does not. Recorded with TF {tf}, Keras {keras}.
+Run `python repro.py` from anywhere: exit 1 means the discrepancy reproduces, 0 that it does
+not, 2 that the script itself failed (a traceback is printed). Recorded with TF {tf}, Keras {keras}.
 """
 import inspect
 import json
@@ -31,7 +31,7 @@ import tensorflow as tf
 
 tf.config.experimental.enable_op_determinism()
 {keras_import}
-IS_KERAS3 = keras.__version__.startswith("3")
+IS_KERAS3 = {is_keras3}
 HERE = os.path.dirname(os.path.abspath(__file__))
 '''
 
@@ -88,7 +88,14 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    except Exception:  # an error is not a reproduction: keep exit 1 for that
+        import traceback
+
+        traceback.print_exc()
+        status = 2
+    sys.exit(status)
 '''
 
 
@@ -107,7 +114,7 @@ def render(spec, check, mode) -> str:
               if "tf_keras" in compat.KERAS_IMPORT else "")
     header = HEADER.format(check=check.name, mode=mode.id, tf=compat.TF_VERSION,
                            keras=compat.KERAS_VERSION, legacy=legacy,
-                           keras_import=compat.KERAS_IMPORT)
+                           keras_import=compat.KERAS_IMPORT, is_keras3=compat.IS_KERAS3)
     driver = DRIVER.format(
         check=check.name, within=check.within, modal=check.modal, jit=mode.jit_compile,
         eager=mode.run_eagerly,

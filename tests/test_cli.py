@@ -59,6 +59,17 @@ def test_replay_reruns_every_equivalence_check_on_the_saved_spec(tmp_path):
     assert saved["stacks"] == [SPEC.digest]
 
 
+def test_shards_draw_different_stacks_and_write_their_own_summaries(tmp_path):
+    stacks = []
+    for shard in ("1/2", "2/2"):
+        run = run_pytest(f"--shard={shard}", f"--results-dir={tmp_path}",
+                         "equivalence/test_outputs.py", "-k", "call_matches_sequential")
+        assert run.returncode == 0, run.stdout[-2000:]
+        name = f"summary-shard-{shard.replace('/', '-of-')}.json"
+        stacks.append(set(json.loads((tmp_path / "equivalence" / name).read_text())["stacks"]))
+    assert stacks[0] and stacks[1] and stacks[0] != stacks[1]
+
+
 def test_parse_shard_accepts_i_of_n():
     assert parse_shard("2/5") == (2, 5)
 
