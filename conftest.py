@@ -120,6 +120,7 @@ def pytest_sessionfinish(session):
         workeroutput["parity_summary"] = json.dumps(summary.snapshot())
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent when xdist is not loaded
 def pytest_testnodedown(node, error):
     parts = node.config.__dict__.setdefault("_parity_parts", [])
     data = getattr(node, "workeroutput", {}).get("parity_summary")

@@ -46,11 +46,41 @@ def _mixed_first_layer_float32(spec: StackSpec) -> bool:
             and (first.dtype == "float32" or first.kind in NO_AUTOCAST))
 
 
+def _masked_layer_pinned(spec: StackSpec) -> bool:
+    """A layer pinned to float32 receives a masked float16/bfloat16 input."""
+    from equivalence.layers import REGISTRY
+
+    if spec.policy == "float32":
+        return False
+    masked = False
+    for layer in spec.layers:
+        if masked and layer.dtype == "float32":
+            return True
+        mode = REGISTRY[layer.kind].mask(layer.params)
+        masked = {"produces": True, "consumes": False, "none": False}.get(mode, masked)
+    return False
+
+
 def _always(spec: StackSpec) -> bool:
     return True
 
 
 KNOWN: tuple[Known, ...] = (
+    Known(
+        checks=OUTPUT_CHECKS, api="subclassed", keras_min=(3, 0),
+        keras_max=(99, 0), applies=_masked_layer_pinned,
+        reference="no upstream issue found (searched keras-team/keras, tensorflow/tensorflow); "
+                  "reproduce with the repro.py the suite writes for this entry's example",
+        summary="Keras 3: in Sequential and Functional models a layer pinned to float32 "
+                "inside a mixed policy loses the incoming mask: its input is cast to float32 "
+                "and the mask is not carried over, so e.g. GlobalAveragePooling1D averages "
+                "over padding. The subclassed model, which passes mask= explicitly, gets the "
+                "masked (correct) result, so here Sequential is the wrong side.",
+        example=StackSpec(InputSpec("tokens", (2,), "int32", 4),
+                          (LayerSpec.of("Embedding", input_dim=4, output_dim=2, mask_zero=True),
+                           LayerSpec.of("GlobalAveragePooling1D", "float32")),
+                          policy="mixed_float16", seed=1),
+    ),
     Known(
         checks=("weight_paths",), api="functional", keras_min=(3, 0), keras_max=(99, 0),
         applies=_always,
