@@ -6,11 +6,11 @@ from equivalence.checks import CHECKS, compare, observe
 
 
 def _cases():
-    for entry in known.KNOWN:
+    for number, entry in enumerate(known.KNOWN):
         for check in entry.checks:
             marks = [pytest.mark.xfail(strict=True, reason=f"{entry.reference}: {entry.summary}")
                      ] if entry.in_range() else []
-            yield pytest.param(entry, check, marks=marks, id=f"{entry.api}-{check}")
+            yield pytest.param(entry, check, marks=marks, id=f"known{number}-{entry.api}-{check}")
 
 
 @pytest.mark.parametrize("entry, check", list(_cases()))
