@@ -39,6 +39,13 @@ def pytest_addoption(parser):
                     help="run shard I of N (1-based): the same checks with this shard's "
                          "own Hypothesis seeds; summaries combine with "
                          "`python -m equivalence.summary combine`")
+    group.addoption("--benchmark", action="store_true", default=False,
+                    help="run the benchmarks only, timed (pytest-benchmark), with the "
+                         "settings a user has (no op determinism); JSON goes to "
+                         "results/benchmarks/ unless --benchmark-json is given")
+    group.addoption("--device", metavar="cpu|gpu|all", default=None,
+                    help="devices for the benchmarks (default: every device present); GPU "
+                         "cases skip with a reason where there is none")
     group.addoption("--results-dir", metavar="DIR",
                     default=os.environ.get("KERAS_PARITY_RESULTS", "results"),
                     help="where failure artifacts and run summaries are written "
@@ -71,12 +78,42 @@ def parse_shard(text):
     return index, total
 
 
+def _configure_benchmarks(config):
+    """--benchmark: timed, alone in the process; otherwise every benchmark runs once."""
+    from benchmarks import cases
+    from benchmarks.devices import DEVICE_CHOICES
+
+    device = config.getoption("device")
+    if device is not None and device not in DEVICE_CHOICES:
+        _usage_error(f"--device must be one of {', '.join(DEVICE_CHOICES)}, got {device!r}")
+    if not config.getoption("benchmark"):
+        config.option.benchmark_disable = True  # pytest-benchmark: one untimed call
+        return False
+    if getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") \
+            not in ("no", None):
+        _usage_error("--benchmark refuses pytest-xdist (-n/--dist): parallel workers share "
+                     "the cores and distort every timing; use python -m benchmarks.run "
+                     "--processes N for several processes")
+    cases.SMOKE = False
+    if not getattr(config.option, "benchmark_json", None):
+        out = Path(config.getoption("results_dir")) / "benchmarks"
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.json"
+        config.option.benchmark_json = open(path, "wb")  # pytest-benchmark writes it
+        config._parity_benchmark_json = path
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
     from equivalence import artifacts, strategies
     from equivalence.spec import SpecError, load_spec
 
     config.addinivalue_line("markers", "slow: long-running; deselect with -m 'not slow'")
+    config.addinivalue_line("markers", "perf: a benchmark (timed under --benchmark, "
+                                       "run once untimed otherwise)")
     artifacts.RESULTS_DIR = Path(config.getoption("results_dir"))
+    benchmarking = _configure_benchmarks(config)
     shard = config.getoption("shard")
     if shard is not None:
         try:
@@ -95,16 +132,34 @@ def pytest_configure(config):
         strategies.REPLAY = spec
     import tensorflow as tf
 
-    tf.config.experimental.enable_op_determinism()
+    if not benchmarking:  # benchmarks run with the settings a user has
+        tf.config.experimental.enable_op_determinism()
     config._parity_start = time.perf_counter()
+
+
+def _keep(items, config, predicate):
+    kept = [item for item in items if predicate(item)]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
+def _is_smoke(item):
+    params = getattr(item, "callspec", None)
+    params = params.params if params else {}
+    if "case" in params:
+        return params["case"].smoke
+    return params.get("workload") == "mlp_small"
 
 
 def pytest_collection_modifyitems(config, items):
     shard = getattr(config, "_parity_shard", None)
+    if config.getoption("benchmark"):
+        _keep(items, config, lambda item: item.get_closest_marker("perf") is not None)
+    else:
+        _keep(items, config, lambda item: item.get_closest_marker("perf") is None
+              or _is_smoke(item))
     if config.getoption("replay"):
-        keep = [i for i in items if getattr(i.obj, "is_hypothesis_test", False)]
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
+        _keep(items, config, lambda item: getattr(item.obj, "is_hypothesis_test", False))
     if shard:
         for item in items:
             if getattr(item.obj, "is_hypothesis_test", False):
@@ -133,6 +188,10 @@ def pytest_terminal_summary(terminalreporter, config):
 
     if hasattr(config, "workerinput"):
         return
+    json_path = getattr(config, "_parity_benchmark_json", None)
+    if json_path is not None:
+        terminalreporter.write_sep("-", "keras-parity")
+        terminalreporter.write_line(f"benchmark results: {json_path} (written at exit)")
     parts = getattr(config, "_parity_parts", None) or [summary.snapshot()]
     seconds = time.perf_counter() - getattr(config, "_parity_start", time.perf_counter())
     total = summary.combine(parts, seconds=seconds)

@@ -64,6 +64,14 @@ def layer_spec_json(layer_spec: LayerSpec) -> str:
     return StackSpec(None, (layer_spec,)).to_json()  # reuse the tagged, tuple-safe encoder
 
 
+def output_shape(spec: StackSpec) -> tuple[int, ...]:
+    """The output shape (without batch) the registry claims for the stack."""
+    shape = tuple(spec.input.shape)
+    for ls in spec.layers:
+        shape = REGISTRY[ls.kind].output_shape(shape, ls.params)
+    return shape
+
+
 @contextlib.contextmanager
 def dtype_policy(name: str):
     """The global mixed-precision policy for the duration of a build."""

@@ -1,0 +1,123 @@
+"""fit / predict / evaluate / __call__ for each workload in the three APIs, with a floor.
+
+`pytest --benchmark` times these (pytest-benchmark); the default run executes each once,
+untimed, at its smallest size, so benchmark code cannot rot.
+"""
+import numpy as np
+import pytest
+
+from benchmarks import metadata
+from benchmarks.cases import (COLD, FLOOR, TIMED, compile_model, dataset_size, op_callable,
+                              tracing_count)
+from benchmarks.devices import (SyncedClock, gpu_peak_bytes, placement, reset_gpu_peak,
+                                synchronizer)
+from benchmarks.floor import raw_forward
+from benchmarks.memory import host_peak_delta_bytes
+from benchmarks.workloads import WORKLOADS
+from equivalence.builders import build, output_shape
+from equivalence.data import make_inputs, make_targets
+from equivalence.portable import APIS
+
+pytestmark = pytest.mark.perf
+workloads = pytest.mark.parametrize("workload", sorted(WORKLOADS))
+apis = pytest.mark.parametrize("api", APIS)
+
+
+def _ids(cases):
+    return pytest.mark.parametrize("case", cases, ids=[c.id for c in cases])
+
+
+def _data(spec):
+    n = dataset_size()
+    x = make_inputs(spec, batch=n)
+    y = make_targets(spec, output_shape(spec), batch=n)
+    return x, y
+
+
+def _record(benchmark, workload, api, case, device, **extra):
+    benchmark.extra_info.update({
+        "workload": workload, "api": api, "op": case.op, "batch": case.batch,
+        "jit_compile": case.jit_compile, "device": device.kind,
+        **metadata.environment([device]), **extra})
+
+
+def _timed(benchmark, device, fn):
+    fn()  # warm-up outside the timed region: tracing and compiling happen here
+    benchmark._timer = SyncedClock(synchronizer(device))
+    return benchmark(fn)
+
+
+@workloads
+@apis
+@_ids(TIMED)
+def test_op(benchmark, workload, api, case, device):
+    spec = WORKLOADS[workload]
+    with placement(device):
+        model = compile_model(build(spec, api), case.jit_compile)
+        x, y = _data(spec)
+        fn = op_callable(model, case, x, y)
+        fn()
+        traces = tracing_count(model, case.op)
+        _record(benchmark, workload, api, case, device, traces=traces)
+        _timed(benchmark, device, fn)
+    # Tracing is counted once, in the warm-up: a retrace in the timed rounds would time
+    # the tracer, not the model.
+    assert tracing_count(model, case.op) == traces
+
+
+@workloads
+@_ids(FLOOR)
+def test_floor(benchmark, workload, case, device):
+    spec = WORKLOADS[workload]
+    with placement(device):
+        model = build(spec, "sequential")
+        floor = raw_forward(spec, model)
+        if floor is None:
+            pytest.skip(f"{workload}: no raw-TF implementation of its layers")
+        x = make_inputs(spec, batch=case.batch)
+        np.testing.assert_allclose(floor(x), model(x, training=False), rtol=1e-5, atol=1e-6)
+        _record(benchmark, workload, "floor", case, device)
+        _timed(benchmark, device, lambda: floor(x))
+
+
+@workloads
+@apis
+@_ids(COLD)
+def test_cold_start(benchmark, workload, api, case, device):
+    spec = WORKLOADS[workload]
+
+    def fresh():
+        model = compile_model(build(spec, api), False)
+        return (model, *_data(spec)), {}
+
+    steps = {"build": lambda m, x, y: None,
+             "first_predict": lambda m, x, y: m.predict(x[:32], batch_size=32, verbose=0),
+             "first_fit": lambda m, x, y: m.fit(x[:32], y[:32], batch_size=32, verbose=0)}
+    target = steps[case.op]
+    if case.op == "build":
+        def fresh():  # noqa: F811  (build itself is the timed step)
+            return (), {}
+
+        def target():
+            build(spec, api)
+    _record(benchmark, workload, api, case, device)
+    with placement(device):
+        benchmark._timer = SyncedClock(synchronizer(device))
+        benchmark.pedantic(target, setup=fresh, rounds=3, iterations=1)
+
+
+@workloads
+@apis
+def test_memory_predict(benchmark, workload, api, device):
+    spec = WORKLOADS[workload]
+    with placement(device):
+        model = compile_model(build(spec, api), False)
+        x, _ = _data(spec)
+        model.predict(x[:256], batch_size=256, verbose=0)
+        reset_gpu_peak(device)
+        host = host_peak_delta_bytes(lambda: model.predict(x, batch_size=256, verbose=0))
+        case = TIMED[2]  # predict-b256
+        _record(benchmark, workload, api, case, device, host_peak_bytes=host,
+                gpu_peak_bytes=gpu_peak_bytes(device))
+        benchmark.pedantic(lambda: model.predict(x, batch_size=256, verbose=0), rounds=1,
+                           iterations=1)
