@@ -99,7 +99,7 @@ def _configure_benchmarks(config):
         out = Path(config.getoption("results_dir")) / "benchmarks"
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.json"
-        config.option.benchmark_json = open(path, "wb")  # pytest-benchmark writes it
+        config.option.benchmark_json = str(path)  # pytest-benchmark writes it at exit
         config._parity_benchmark_json = path
     return True
 

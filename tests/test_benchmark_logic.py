@@ -1,0 +1,105 @@
+"""Benchmark logic that needs no GPU and no timing: devices, clocks, metadata, runner."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cases, metadata, run
+from benchmarks.devices import Device, SyncedClock, device_for, selected_kinds, synchronizer
+
+CPU, GPU = Device("cpu", "/CPU:0"), Device("gpu", "/GPU:0")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_devices_are_every_kind_present():
+    assert selected_kinds(None, [CPU]) == ["cpu"]
+    assert selected_kinds(None, [CPU, GPU]) == ["cpu", "gpu"]
+
+
+def test_asking_for_an_absent_gpu_keeps_the_case_so_it_can_skip():
+    assert selected_kinds("gpu", [CPU]) == ["gpu"]
+    assert device_for("gpu", [CPU]) is None
+    with pytest.raises(ValueError, match="--device must be one of"):
+        selected_kinds("tpu", [CPU])
+
+
+def test_synced_clock_synchronises_at_every_read():
+    calls = []
+    clock = SyncedClock(lambda: calls.append("sync"), clock=lambda: len(calls))
+    assert [clock(), clock(), clock()] == [1, 2, 3]
+    assert calls == ["sync"] * 3 and clock.reads == 3
+
+
+def test_cpu_needs_no_synchronisation_and_gpu_uses_tf_sync_devices():
+    import tensorflow as tf
+
+    assert synchronizer(CPU)() is None
+    assert synchronizer(GPU) is tf.test.experimental.sync_devices
+
+
+def test_metadata_carries_versions_machine_and_settings():
+    env = metadata.environment([CPU])
+    for key in ("tf_version", "keras_version", "keras_generation", "python", "cpu", "cores",
+                "intra_op_threads", "onednn", "xla_flags", "schema_version", "git_revision",
+                "gpu", "driver", "cuda", "cudnn", "op_determinism"):
+        assert key in env
+    assert env["gpu"] is None
+    json.dumps(env)  # JSON-serialisable, as pytest-benchmark stores it
+
+
+def test_case_ids_are_stable_names():
+    assert [c.id for c in cases.TIMED][:2] == ["predict-b32-jit0", "predict-b32-jit1"]
+    assert all(any(c.smoke for c in cases.TIMED if c.op == op)
+               for op in {c.op for c in cases.TIMED})
+
+
+def test_retracing_is_detected_through_the_traced_function():
+    class FakeFunction:
+        count = 1
+
+        def experimental_get_tracing_count(self):
+            return self.count
+
+    class FakeModel:
+        predict_function = FakeFunction()
+
+    model = FakeModel()
+    assert cases.tracing_count(model, "predict") == 1
+    model.predict_function.count = 2
+    assert cases.tracing_count(model, "predict") == 2
+    assert cases.tracing_count(model, "call") is None
+
+
+def test_runner_interleaves_environments():
+    assert run.schedule(2, ["tf220", "tf221"]) == [("tf220", 1), ("tf221", 1),
+                                                    ("tf220", 2), ("tf221", 2)]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--processes", "0", "--out", "x"], "--processes"),
+    (["--processes", "1", "--out", "x", "--envs", "tf999"], "tf999"),
+])
+def test_runner_bad_input_is_one_line_and_exit_2(args, words, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks.run", *args], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and words in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_runner_writes_one_json_per_process_and_never_overwrites(tmp_path):
+    argv = ["--processes", "2", "--out", str(tmp_path), "--",
+            "benchmarks", "-k", "mlp_small and floor-b1", "--benchmark-max-time=0.05"]
+    assert run.main(argv) == 0
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["current-p1.json", "current-p2.json"]
+    data = json.loads((tmp_path / files[0]).read_text())
+    assert data["benchmarks"][0]["extra_info"]["workload"] == "mlp_small"
+    assert run.main(argv) == 2  # the same --out again: refused, nothing overwritten
+
+
+def test_benchmark_refuses_xdist():
+    done = subprocess.run([sys.executable, "-m", "pytest", "--benchmark", "-n", "2",
+                           "--collect-only", "-q"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "refuses pytest-xdist" in done.stdout + done.stderr
