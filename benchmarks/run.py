@@ -45,7 +45,10 @@ def command(env: str, out: Path, extra: list[str]) -> list[str]:
 
 
 def environment_for(env: str) -> dict:
-    variables = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    # Without the parent's PYTEST_* variables: an xdist worker's would make the child
+    # believe it is one, and pytest-benchmark disables timing under xdist.
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    variables["TF_CPP_MIN_LOG_LEVEL"] = "2"
     if "legacy" in env:
         variables["TF_USE_LEGACY_KERAS"] = "1"
     return variables
