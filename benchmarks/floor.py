@@ -59,7 +59,8 @@ def _layer_norm(cfg, layer):
     gamma, beta = (w + [None, None])[:2] if cfg.get("scale", True) else (None, w[0] if w else None)
 
     def run(x, m):
-        mean, var = tf.nn.moments(x, [-1], keepdims=True)
+        mean = tf.reduce_mean(x, -1, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), -1, keepdims=True)
         y = (x - mean) * tf.math.rsqrt(var + layer.epsilon)
         return (y * gamma if gamma is not None else y) + (beta if beta is not None else 0), m
     return run
