@@ -146,9 +146,7 @@ def _keep(items, config, predicate):
 def _is_smoke(item):
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
-    if "case" in params:
-        return params["case"].smoke
-    return params.get("workload") == "mlp_small"
+    return params["case"].smoke if "case" in params else True
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,3 +19,17 @@ def device(device_kind):
         pytest.skip(f"no {device_kind.upper()} present (tf.config.list_physical_devices "
                     f"shows none): {device_kind} cases need one")
     return found
+
+
+@pytest.fixture(autouse=True)
+def user_settings():
+    """Benchmarks run with the settings a user has: op determinism off, even inside the
+    default test run (where the equivalence suite turns it on for its own checks). XLA
+    refuses some ops under determinism (e.g. MaxPool gradients)."""
+    from tensorflow.python.framework import config as tf_config
+
+    was_on = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    yield
+    if was_on:
+        tf_config.enable_op_determinism()

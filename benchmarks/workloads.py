@@ -5,6 +5,17 @@ results from different TF versions can be compared. Never change an entry: add a
 """
 from equivalence.spec import InputSpec, LayerSpec, StackSpec
 
+# Four stacks drawn once from equivalence.strategies.stacks (float32, Hypothesis seeds 11,
+# 22, 33 and 44, the last drawn stack of >= 3 layers, with trainable weights and no
+# nesting) and frozen here as
+# JSON: they never change when the strategy does.
+_DRAWN = (
+    '{"__type__": "StackSpec", "batch": 8, "input": {"__type__": "InputSpec", "dtype": "float32", "family": "image", "shape": {"__tuple__": [4, 5, 3]}, "vocab": null}, "layers": {"__tuple__": [{"__type__": "LayerSpec", "config": {}, "dtype": null, "kind": "UnitNormalization"}, {"__type__": "LayerSpec", "config": {"center": true, "scale": true}, "dtype": null, "kind": "LayerNormalization"}, {"__type__": "LayerSpec", "config": {"groups": 1}, "dtype": null, "kind": "GroupNormalization"}, {"__type__": "LayerSpec", "config": {"activation": null, "filters": 1, "kernel_size": {"__tuple__": [1, 1]}, "padding": "same", "strides": {"__tuple__": [2, 2]}, "use_bias": true}, "dtype": null, "kind": "Conv2D"}]}, "policy": "float32", "schema_version": 1, "seed": 1045}',
+    '{"__type__": "StackSpec", "batch": 5, "input": {"__type__": "InputSpec", "dtype": "int32", "family": "tokens", "shape": {"__tuple__": [8]}, "vocab": 20}, "layers": {"__tuple__": [{"__type__": "LayerSpec", "config": {"input_dim": 20, "mask_zero": false, "output_dim": 3}, "dtype": null, "kind": "Embedding"}, {"__type__": "LayerSpec", "config": {"units": 2}, "dtype": null, "kind": "TimeDistributed"}, {"__type__": "LayerSpec", "config": {}, "dtype": null, "kind": "GlobalAveragePooling1D"}]}, "policy": "float32", "schema_version": 1, "seed": 30842}',
+    '{"__type__": "StackSpec", "batch": 8, "input": {"__type__": "InputSpec", "dtype": "int32", "family": "tokens", "shape": {"__tuple__": [5]}, "vocab": 11}, "layers": {"__tuple__": [{"__type__": "LayerSpec", "config": {"input_dim": 11, "mask_zero": false, "output_dim": 4}, "dtype": null, "kind": "Embedding"}, {"__type__": "LayerSpec", "config": {"rate": 0.2, "seed": 0}, "dtype": null, "kind": "SpatialDropout1D"}, {"__type__": "LayerSpec", "config": {"dims": {"__tuple__": [1, 2]}}, "dtype": null, "kind": "Permute"}, {"__type__": "LayerSpec", "config": {"activation": "relu", "filters": 1, "kernel_size": 1, "padding": "same", "strides": 2, "use_bias": false}, "dtype": null, "kind": "Conv1DTranspose"}]}, "policy": "float32", "schema_version": 1, "seed": 4}',
+    '{"__type__": "StackSpec", "batch": 1, "input": {"__type__": "InputSpec", "dtype": "float32", "family": "sequence", "shape": {"__tuple__": [3, 4]}, "vocab": null}, "layers": {"__tuple__": [{"__type__": "LayerSpec", "config": {}, "dtype": null, "kind": "LeakyReLU"}, {"__type__": "LayerSpec", "config": {"target_shape": {"__tuple__": [4, 3]}}, "dtype": null, "kind": "Reshape"}, {"__type__": "LayerSpec", "config": {"activation": "tanh", "activity_regularizer": "l2", "bias_regularizer": "l1", "kernel_regularizer": "l2", "units": 1, "use_bias": true}, "dtype": null, "kind": "Dense"}, {"__type__": "LayerSpec", "config": {"units": 1}, "dtype": null, "kind": "TimeDistributed"}]}, "policy": "float32", "schema_version": 1, "seed": 404}',
+)
+
 L = LayerSpec.of
 
 WORKLOADS: dict[str, StackSpec] = {
@@ -47,4 +58,5 @@ WORKLOADS: dict[str, StackSpec] = {
                          L("Nested", api="same", layers=(L("Dense", units=64, activation="relu"),
                                                          L("LayerNormalization"))),
                          L("Dense", units=10)), seed=9, batch=256),
+    **{f"drawn_{i}": StackSpec.from_json(text) for i, text in enumerate(_DRAWN)},
 }

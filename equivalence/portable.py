@@ -96,7 +96,7 @@ def copy_weights(source, target):
             b.set_weights(a.get_weights())
 
 
-def compile_for(model, jit_compile, run_eagerly):
+def compile_for(model, jit_compile, run_eagerly, **compile_kwargs):
     """compile() with an explicit mode that Keras really uses.
 
     Keras 3 silently replaces jit_compile=True by False (with a warning) while TF op
@@ -108,7 +108,7 @@ def compile_for(model, jit_compile, run_eagerly):
     if suspend:
         tf_config.disable_op_determinism()
     try:
-        model.compile(jit_compile=jit_compile, run_eagerly=run_eagerly)
+        model.compile(jit_compile=jit_compile, run_eagerly=run_eagerly, **compile_kwargs)
     finally:
         if suspend:
             tf_config.enable_op_determinism()

@@ -51,8 +51,11 @@ def test_metadata_carries_versions_machine_and_settings():
 
 def test_case_ids_are_stable_names():
     assert [c.id for c in cases.TIMED][:2] == ["predict-b32-jit0", "predict-b32-jit1"]
-    assert all(any(c.smoke for c in cases.TIMED if c.op == op)
-               for op in {c.op for c in cases.TIMED})
+    # every (op, jit) runs in the smoke run, at its smallest batch
+    variants = {(c.op, c.jit_compile) for c in cases.TIMED}
+    smoke = {(c.op, c.jit_compile): c.batch for c in cases.TIMED if c.smoke}
+    assert set(smoke) == variants
+    assert all(smoke[(c.op, c.jit_compile)] <= c.batch for c in cases.TIMED)
 
 
 def test_retracing_is_detected_through_the_traced_function():
