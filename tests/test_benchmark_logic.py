@@ -106,3 +106,33 @@ def test_benchmark_refuses_xdist():
     done = subprocess.run([sys.executable, "-m", "pytest", "--benchmark", "-n", "2",
                            "--collect-only", "-q"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "refuses pytest-xdist" in done.stdout + done.stderr
+
+
+def _bench(api, op, batch, median, workload="w"):
+    return {"extra_info": {"workload": workload, "api": api, "op": op, "batch": batch,
+                           "jit_compile": False}, "stats": {"median": median}}
+
+
+def test_table_puts_the_apis_and_the_floor_side_by_side(tmp_path):
+    from benchmarks import table
+
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"benchmarks": [
+        _bench("sequential", "call", 1, 0.002), _bench("functional", "call", 1, 0.003),
+        _bench("subclassed", "call", 1, 0.004), _bench("floor", "floor", 1, 0.001)]}))
+    wide = table.side_by_side(table.load(path))
+    row = wide.loc[("w", "call b1")]
+    assert (row["sequential"], row["floor"], row["fun/seq"], row["sub/seq"]) == (2, 1, 1.5, 2)
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "no such file"), ("{trunc", "not valid JSON"), ('{"x": 1}', "not pytest-benchmark"),
+    ('{"benchmarks": []}', "no benchmarks")])
+def test_table_bad_input_is_one_line_and_exit_2(tmp_path, content, words):
+    path = tmp_path / "r.json"
+    if content is not None:
+        path.write_text(content)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.table", str(path)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and words in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
