@@ -39,6 +39,7 @@ TIMED = (
 )
 COLD = [Case(op, 32, smoke=True) for op in ("build", "first_predict", "first_fit")]
 FLOOR = [Case("floor", b, smoke=(b == 1)) for b in (1, 32, 256)]
+FLOOR_FIT = [Case("floor_fit", 32, smoke=True)]  # one epoch of FIT_STEPS plain SGD steps
 
 
 def compile_model(model, jit_compile: bool):

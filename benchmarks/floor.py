@@ -15,18 +15,18 @@ from equivalence.portable import stack_layers
 ACT = {None: tf.identity, "linear": tf.identity, "relu": tf.nn.relu, "tanh": tf.tanh}
 
 
-def _w(layer):
-    return [tf.constant(w) for w in layer.get_weights()]
+def _w(layer, wrap=tf.constant):
+    return [wrap(w) for w in layer.get_weights()]
 
 
-def _dense(cfg, layer):
-    w = _w(layer)
+def _dense(cfg, layer, wrap):
+    w = _w(layer, wrap)
     act = ACT[cfg.get("activation")]
     return lambda x, m: (act(tf.tensordot(x, w[0], 1) + (w[1] if len(w) > 1 else 0)), m)
 
 
-def _conv(cfg, layer, rank):
-    w = _w(layer)
+def _conv(cfg, layer, rank, wrap):
+    w = _w(layer, wrap)
     act, pad = ACT[cfg.get("activation")], cfg["padding"].upper()
     conv = tf.nn.conv1d if rank == 1 else tf.nn.conv2d
     return lambda x, m: (act(conv(x, w[0], cfg["strides"], pad) + (w[1] if len(w) > 1 else 0)),
@@ -49,13 +49,13 @@ def _gap(cfg, layer, rank):
     return run
 
 
-def _embedding(cfg, layer):
-    (table,) = _w(layer)
+def _embedding(cfg, layer, wrap):
+    (table,) = _w(layer, wrap)
     return lambda x, m: (tf.gather(table, x), tf.not_equal(x, 0) if cfg["mask_zero"] else None)
 
 
-def _layer_norm(cfg, layer):
-    w = _w(layer)
+def _layer_norm(cfg, layer, wrap):
+    w = _w(layer, wrap)
     gamma, beta = (w + [None, None])[:2] if cfg.get("scale", True) else (None, w[0] if w else None)
 
     def run(x, m):
@@ -96,43 +96,43 @@ def _scan(cell, x, reverse=False):
     return out
 
 
-def _recurrent(cfg, layer, kind):
+def _recurrent(cfg, layer, kind, wrap):
     if cfg.get("return_sequences"):
         return None
     make = _lstm_cell if kind == "LSTM" else _gru_cell
     if kind in ("LSTM", "GRU"):
-        cell = make(*_w(layer), cfg["units"])
+        cell = make(*_w(layer, wrap), cfg["units"])
         return lambda x, m: (_scan(cell, x), None)
-    fw = make(*_w(layer.forward_layer), cfg["units"])
-    bw = make(*_w(layer.backward_layer), cfg["units"])
+    fw = make(*_w(layer.forward_layer, wrap), cfg["units"])
+    bw = make(*_w(layer.backward_layer, wrap), cfg["units"])
     merge = (lambda a, b: tf.concat([a, b], -1)) if cfg["merge_mode"] == "concat" else tf.add
     return lambda x, m: (merge(_scan(fw, x), _scan(bw, x, reverse=True)), None)
 
 
-def _raw_layer(ls, layer):
+def _raw_layer(ls, layer, wrap):
     cfg, kind = ls.params, ls.kind
     table = {
-        "Dense": lambda: _dense(cfg, layer),
-        "Conv1D": lambda: _conv(cfg, layer, 1), "Conv2D": lambda: _conv(cfg, layer, 2),
+        "Dense": lambda: _dense(cfg, layer, wrap),
+        "Conv1D": lambda: _conv(cfg, layer, 1, wrap), "Conv2D": lambda: _conv(cfg, layer, 2, wrap),
         "MaxPooling1D": lambda: _maxpool(cfg, layer, 1),
         "MaxPooling2D": lambda: _maxpool(cfg, layer, 2),
         "GlobalAveragePooling1D": lambda: _gap(cfg, layer, 1),
         "GlobalAveragePooling2D": lambda: _gap(cfg, layer, 2),
-        "Embedding": lambda: _embedding(cfg, layer),
-        "LayerNormalization": lambda: _layer_norm(cfg, layer),
-        "LSTM": lambda: _recurrent(cfg, layer, "LSTM"),
-        "GRU": lambda: _recurrent(cfg, layer, "GRU"),
-        "Bidirectional": lambda: _recurrent({**cfg}, layer, "Bidirectional"),
+        "Embedding": lambda: _embedding(cfg, layer, wrap),
+        "LayerNormalization": lambda: _layer_norm(cfg, layer, wrap),
+        "LSTM": lambda: _recurrent(cfg, layer, "LSTM", wrap),
+        "GRU": lambda: _recurrent(cfg, layer, "GRU", wrap),
+        "Bidirectional": lambda: _recurrent({**cfg}, layer, "Bidirectional", wrap),
     }
     if kind == "Nested":
-        return _chain(cfg["layers"], stack_layers(layer))
+        return _chain(cfg["layers"], stack_layers(layer), wrap)
     if kind not in table or ls.dtype is not None:
         return None
     return table[kind]()
 
 
-def _chain(layer_specs, layers):
-    steps = [_raw_layer(ls, layer) for ls, layer in zip(layer_specs, layers)]
+def _chain(layer_specs, layers, wrap=tf.constant):
+    steps = [_raw_layer(ls, layer, wrap) for ls, layer in zip(layer_specs, layers)]
     if any(step is None for step in steps):
         return None
 
@@ -151,6 +151,34 @@ def raw_forward(spec, model):
     if chain is None:
         return None
     return tf.function(lambda x: chain(x, None)[0], reduce_retracing=True)
+
+
+def raw_fit_epoch(spec, model, steps, batch, learning_rate=0.01):
+    """(epoch, variables): a tf.function running `steps` plain SGD steps of MSE on copies
+    of `model`'s weights — what `fit` with optimizer="sgd", loss="mse" computes — or None."""
+    if spec.policy != "float32":
+        return None
+    variables = []
+
+    def wrap(value):
+        variables.append(tf.Variable(value))
+        return variables[-1]
+
+    chain = _chain(spec.layers, stack_layers(model), wrap)
+    if chain is None:
+        return None
+
+    @tf.function
+    def epoch(x, y):
+        for i in range(steps):
+            xb, yb = x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(chain(xb, None)[0] - yb))
+            for var, grad in zip(variables, tape.gradient(loss, variables)):
+                var.assign_sub(learning_rate * tf.convert_to_tensor(grad))
+        return loss
+
+    return epoch, variables
 
 
 def max_abs_error(floor, model, x) -> float:

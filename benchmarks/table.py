@@ -46,12 +46,13 @@ def side_by_side(frame: pd.DataFrame) -> pd.DataFrame:
     floors = frame[frame.api == "floor"]
     frame = frame[frame.api != "floor"]
     wide = frame.pivot_table(index=["workload", "case"], columns="api", values="median")
-    for op, batch in {("call", 1), ("call", 32)}:
-        fl = floors[floors.batch == batch].set_index("workload")["median"]
-        for workload, value in fl.items():
-            key = (workload, f"{op} b{batch}")
-            if key in wide.index:
-                wide.loc[key, "floor"] = value
+    for floor_op, case in (("floor", "call b1"), ("floor", "call b32"),
+                           ("floor_fit", "fit b32")):
+        batch = int(case.split(" b")[1])
+        rows = floors[(floors.op == floor_op) & (floors.batch == batch)]
+        for workload, value in rows.set_index("workload")["median"].items():
+            if (workload, case) in wide.index:
+                wide.loc[(workload, case), "floor"] = value
     wide = wide[[c for c in API_ORDER if c in wide.columns]] * 1000
     for api in ("functional", "subclassed"):
         if api in wide:
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.op:
-        frame = frame[frame.op.isin(args.op + ["floor"])]
+        frame = frame[frame.op.isin(args.op + ["floor", "floor_fit"])]
     print(markdown(side_by_side(frame)))
     return 0
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from benchmarks import metadata
-from benchmarks.cases import (COLD, FLOOR, TIMED, compile_model, dataset_size, op_callable,
-                              tracing_count)
+from benchmarks.cases import (COLD, FIT_STEPS, FLOOR, FLOOR_FIT, TIMED, compile_model,
+                              dataset_size, op_callable, tracing_count)
 from benchmarks.devices import (SyncedClock, gpu_peak_bytes, placement, reset_gpu_peak,
                                 synchronizer)
-from benchmarks.floor import raw_forward
+from benchmarks.floor import raw_fit_epoch, raw_forward
 from benchmarks.memory import host_peak_delta_bytes
 from benchmarks.workloads import WORKLOADS
 from equivalence.builders import build, output_shape
@@ -78,6 +78,28 @@ def test_floor(benchmark, workload, case, device):
         np.testing.assert_allclose(floor(x), model(x, training=False), rtol=1e-5, atol=1e-6)
         _record(benchmark, workload, "floor", case, device)
         _timed(benchmark, device, lambda: floor(x))
+
+
+@workloads
+@_ids(FLOOR_FIT)
+def test_floor_fit(benchmark, workload, case, device):
+    spec = WORKLOADS[workload]
+    with placement(device):
+        model = compile_model(build(spec, "sequential"), False)
+        made = raw_fit_epoch(spec, model, FIT_STEPS, case.batch)
+        if made is None:
+            pytest.skip(f"{workload}: no raw-TF implementation of its layers")
+        epoch, variables = made
+        n = FIT_STEPS * case.batch
+        x, y = make_inputs(spec, batch=n), make_targets(spec, output_shape(spec), batch=n)
+        # The floor must train like fit(optimizer="sgd", loss="mse") from the same weights.
+        epoch(x, y)
+        model.fit(x, y, batch_size=case.batch, epochs=1, verbose=0, shuffle=False)
+        trained = [w for layer in model.layers for w in layer.get_weights()]
+        for var, value in zip(variables, trained, strict=True):
+            np.testing.assert_allclose(var.numpy(), value, rtol=1e-4, atol=1e-6)
+        _record(benchmark, workload, "floor", case, device)
+        _timed(benchmark, device, lambda: epoch(x, y))
 
 
 @workloads
