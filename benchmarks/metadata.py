@@ -57,8 +57,9 @@ def _static() -> dict:
 
     return {
         "schema_version": SCHEMA_VERSION,
-        **{f"{k}_version" if k != "keras_generation" else k: v
-           for k, v in compat.versions().items()},
+        "tf_version": compat.TF_VERSION,
+        "keras_version": compat.KERAS_VERSION,
+        "keras_generation": compat.KERAS_GENERATION,
         "python": platform.python_version(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),

@@ -42,7 +42,8 @@ def _record(benchmark, workload, api, case, device, **extra):
 
 
 def _timed(benchmark, device, fn):
-    fn()  # warm-up outside the timed region: tracing and compiling happen here
+    """Time `fn`, already warmed up by the caller (tracing and compiling happen there),
+    with a clock that synchronises the device at every read."""
     benchmark._timer = SyncedClock(synchronizer(device))
     return benchmark(fn)
 
@@ -56,7 +57,7 @@ def test_op(benchmark, workload, api, case, device):
         model = compile_model(build(spec, api), case.jit_compile)
         x, y = _data(spec)
         fn = op_callable(model, case, x, y)
-        fn()
+        fn()  # warm-up outside the timed region
         traces = tracing_count(model, case.op)
         _record(benchmark, workload, api, case, device, traces=traces)
         _timed(benchmark, device, fn)
@@ -75,6 +76,7 @@ def test_floor(benchmark, workload, case, device):
         if floor is None:
             pytest.skip(f"{workload}: no raw-TF implementation of its layers")
         x = make_inputs(spec, batch=case.batch)
+        # also the warm-up: the floor traces here, outside the timed region
         np.testing.assert_allclose(floor(x), model(x, training=False), rtol=1e-5, atol=1e-6)
         _record(benchmark, workload, "floor", case, device)
         _timed(benchmark, device, lambda: floor(x))
@@ -92,7 +94,8 @@ def test_floor_fit(benchmark, workload, case, device):
         epoch, variables = made
         n = FIT_STEPS * case.batch
         x, y = make_inputs(spec, batch=n), make_targets(spec, output_shape(spec), batch=n)
-        # The floor must train like fit(optimizer="sgd", loss="mse") from the same weights.
+        # The floor must train like fit(optimizer="sgd", loss="mse") from the same weights;
+        # this first epoch is also the warm-up (tracing).
         epoch(x, y)
         model.fit(x, y, batch_size=case.batch, epochs=1, verbose=0, shuffle=False)
         trained = [w for layer in model.layers for w in layer.get_weights()]
@@ -108,24 +111,21 @@ def test_floor_fit(benchmark, workload, case, device):
 def test_cold_start(benchmark, workload, api, case, device):
     spec = WORKLOADS[workload]
 
-    def fresh():
+    def fresh_model():  # setup, outside the timed region: a new model and its data
         model = compile_model(build(spec, api), False)
         return (model, *_data(spec)), {}
 
-    steps = {"build": lambda m, x, y: None,
-             "first_predict": lambda m, x, y: m.predict(x[:32], batch_size=32, verbose=0),
-             "first_fit": lambda m, x, y: m.fit(x[:32], y[:32], batch_size=32, verbose=0)}
-    target = steps[case.op]
     if case.op == "build":
-        def fresh():  # noqa: F811  (build itself is the timed step)
-            return (), {}
-
-        def target():
-            build(spec, api)
+        setup, target = None, lambda: build(spec, api)
+    elif case.op == "first_predict":
+        setup, target = fresh_model, lambda m, x, y: m.predict(x[:32], batch_size=32, verbose=0)
+    else:
+        setup, target = fresh_model, lambda m, x, y: m.fit(x[:32], y[:32], batch_size=32,
+                                                            verbose=0)
     _record(benchmark, workload, api, case, device)
     with placement(device):
         benchmark._timer = SyncedClock(synchronizer(device))
-        benchmark.pedantic(target, setup=fresh, rounds=3, iterations=1)
+        benchmark.pedantic(target, setup=setup, rounds=3, iterations=1)
 
 
 @workloads

@@ -65,15 +65,6 @@ def set_mixed_policy(name: str) -> None:
     keras.mixed_precision.set_global_policy(name)
 
 
-def layer_dtype_policy_name(layer) -> str:
-    policy = getattr(layer, "dtype_policy", None)
-    return getattr(policy, "name", str(policy))
-
-
 def has_layer(name: str) -> bool:
     return hasattr(keras.layers, name)
 
-
-def output_mask(tensor):
-    """The Keras mask attached to an eager output tensor, or None."""
-    return getattr(tensor, "_keras_mask", None)

@@ -48,7 +48,7 @@ def _mixed_first_layer_float32(spec: StackSpec) -> bool:
 
 def _masked_layer_pinned(spec: StackSpec) -> bool:
     """A layer pinned to float32 receives a masked float16/bfloat16 input."""
-    from equivalence.layers import REGISTRY
+    from equivalence.layers import REGISTRY, masked_after
 
     if spec.policy == "float32":
         return False
@@ -56,13 +56,19 @@ def _masked_layer_pinned(spec: StackSpec) -> bool:
     for layer in spec.layers:
         if masked and layer.dtype == "float32":
             return True
-        mode = REGISTRY[layer.kind].mask(layer.params)
-        masked = {"produces": True, "consumes": False, "none": False}.get(mode, masked)
+        masked = masked_after(REGISTRY[layer.kind].mask(layer.params), masked)
     return False
 
 
 def _always(spec: StackSpec) -> bool:
     return True
+
+
+def _weight_paths_entry(api, keras_min, keras_max, reference, summary) -> Known:
+    """A weight_paths discrepancy: shown by any stack with weights, one Dense suffices."""
+    return Known(checks=("weight_paths",), api=api, keras_min=keras_min, keras_max=keras_max,
+                 applies=_always, reference=reference, summary=summary,
+                 example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)))
 
 
 KNOWN: tuple[Known, ...] = (
@@ -81,28 +87,22 @@ KNOWN: tuple[Known, ...] = (
                            LayerSpec.of("GlobalAveragePooling1D", "float32")),
                           policy="mixed_float16", seed=1),
     ),
-    Known(
-        checks=("weight_paths",), api="functional", keras_min=(3, 0), keras_max=(99, 0),
-        applies=_always,
-        reference="keras/src/backend/common/variables.py (path = name scope at creation); "
-                  "cf. tensorflow/tensorflow#36463 for the Keras 2 analogue",
-        summary="Keras 3: a variable's path is the name scope it was created in. Sequential "
-                "(built from its Input) and a subclassed model (built by a call) create their "
-                "layers' weights under the model's name ('stack/l0_dense/kernel'), "
-                "Functional outside it ('l0_dense/kernel'). Relative names agree (the weights "
-                "check); code keyed on variable.path does not carry across APIs.",
-        example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)),
-    ),
-    Known(
-        checks=("weight_paths",), api="subclassed", keras_min=(2, 0), keras_max=(3, 0),
-        applies=_always,
-        reference="tensorflow/tensorflow#22861 (subclassed weights named under the model "
-                  "scope when built by a call)",
-        summary="Keras 2: a subclassed model built by calling it names its layers' weights "
-                "under the model's name ('stack/l0_dense/kernel:0'); Sequential and "
-                "Functional do not ('l0_dense/kernel:0').",
-        example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)),
-    ),
+    _weight_paths_entry(
+        "functional", (3, 0), (99, 0),
+        "keras/src/backend/common/variables.py (path = name scope at creation); "
+        "cf. tensorflow/tensorflow#36463 for the Keras 2 analogue",
+        "Keras 3: a variable's path is the name scope it was created in. Sequential (built "
+        "from its Input) and a subclassed model (built by a call) create their layers' "
+        "weights under the model's name ('stack/l0_dense/kernel'), Functional outside it "
+        "('l0_dense/kernel'). Relative names agree (the weights check); code keyed on "
+        "variable.path does not carry across APIs."),
+    _weight_paths_entry(
+        "subclassed", (2, 0), (3, 0),
+        "tensorflow/tensorflow#22861 (subclassed weights named under the model scope when "
+        "built by a call)",
+        "Keras 2: a subclassed model built by calling it names its layers' weights under the "
+        "model's name ('stack/l0_dense/kernel:0'); Sequential and Functional do not "
+        "('l0_dense/kernel:0')."),
     Known(
         checks=OUTPUT_CHECKS, api="subclassed", keras_min=(2, 0), keras_max=(99, 0),
         applies=_mixed_first_layer_float32,

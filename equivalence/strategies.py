@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from equivalence.layers import REGISTRY, candidates, prod
+from equivalence.layers import REGISTRY, candidates, masked_after, prod
 from equivalence.layers.nested import nested_configs
 from equivalence.spec import INPUT_FAMILIES, POLICIES, InputSpec, LayerSpec, StackSpec
 
@@ -65,9 +65,7 @@ def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True)
     pinned = None
     if policy != "float32" and draw(st.booleans()):
         pinned = "float32"  # a single layer kept in float32 inside a mixed stack
-    mode = info.mask(cfg)
-    masked = {"produces": True, "consumes": False, "none": False}.get(mode, masked)
-    return LayerSpec.of(info.kind, pinned, **cfg), out, masked
+    return LayerSpec.of(info.kind, pinned, **cfg), out, masked_after(info.mask(cfg), masked)
 
 
 @st.composite

@@ -18,26 +18,23 @@ def fresh_state() -> dict:
 _STATE = fresh_state()
 
 
-def STATE() -> dict:  # noqa: N802  (looked up at call time so tests can swap it)
-    return _STATE
-
 
 def record(spec, check: str, compared: int, failed: int, known: int) -> None:
-    STATE()["stacks"].add(spec.digest)
-    STATE()["checks"] += compared
-    STATE()["discrepancies"] += failed
-    STATE()["known"] += known
+    _STATE["stacks"].add(spec.digest)
+    _STATE["checks"] += compared
+    _STATE["discrepancies"] += failed
+    _STATE["known"] += known
 
 
 def record_failure(path) -> None:
-    STATE()["failures"].append(str(path))
+    _STATE["failures"].append(str(path))
 
 
 def snapshot() -> dict:
     """This process's counts as plain JSON data."""
-    return {"stacks": sorted(STATE()["stacks"]), "checks": STATE()["checks"],
-            "discrepancies": STATE()["discrepancies"], "known": STATE()["known"],
-            "failures": list(STATE()["failures"])}
+    return {"stacks": sorted(_STATE["stacks"]), "checks": _STATE["checks"],
+            "discrepancies": _STATE["discrepancies"], "known": _STATE["known"],
+            "failures": list(_STATE["failures"])}
 
 
 def combine(parts: list[dict], seconds: float | None = None) -> dict:
@@ -85,7 +82,7 @@ def _load(path: Path) -> dict:
             raise ValueError("not an equivalence summary")
         return data
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"error: {path}: {exc}") from None
+        raise ValueError(f"error: {path}: {exc}") from None
 
 
 def main(argv=None) -> int:
@@ -96,7 +93,7 @@ def main(argv=None) -> int:
         return 2
     try:
         parts = [_load(Path(p)) for p in argv[1:]]
-    except SystemExit as exc:
+    except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     total = combine(parts, seconds=sum(p.get("seconds", 0.0) for p in parts))

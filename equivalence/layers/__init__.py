@@ -83,6 +83,11 @@ def candidates(shape: Shape, is_int: bool, masked: bool, exclude=()) -> list[Lay
     return out
 
 
+def masked_after(mode: str, masked: bool) -> bool:
+    """Whether the stream carries a mask after a layer with masking `mode`."""
+    return {"produces": True, "consumes": False, "none": False}.get(mode, masked)
+
+
 def prod(shape: Shape) -> int:
     out = 1
     for dim in shape:
