@@ -21,18 +21,6 @@ from equivalence.portable import stack_layers
 RESULTS_DIR = Path(os.environ.get("KERAS_PARITY_RESULTS", "results"))
 
 
-def layer_weights(model) -> dict[str, np.ndarray]:
-    """{'<layer name>::<i>': array} for every leaf layer, recursing into nested models."""
-    out = {}
-    for layer in stack_layers(model):
-        if isinstance(layer, keras.Model):
-            out.update(layer_weights(layer))
-        else:
-            for i, value in enumerate(layer.get_weights()):
-                out[f"{layer.name}::{i}"] = value
-    return out
-
-
 def blueprint(model, layer_specs, shape) -> list[dict]:
     """The built layers as Keras configs, nested models as their API and inner layers.
 

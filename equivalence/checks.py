@@ -5,11 +5,12 @@ compares each API's observation with Sequential's, or two observations inside on
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
 from equivalence import artifacts, known, portable, summary
-from equivalence.builders import build_all
+from equivalence.builders import build, build_all
 from equivalence.compare import compare_observations, tolerance_for
 from equivalence.data import make_inputs
 from equivalence.portable import APIS
@@ -22,10 +23,26 @@ class Mode:
 
     jit_compile: bool = False
     run_eagerly: bool = False
+    # Training checks only: compile() with this optimizer and loss (portable.OPTIMIZERS,
+    # portable.LOSSES) and steps_per_execution.
+    optimizer: str | None = None
+    loss: str | None = None
+    steps_per_execution: int = 1
 
     @property
     def id(self) -> str:
-        return f"jit_compile={self.jit_compile}-run_eagerly={self.run_eagerly}"
+        text = f"jit_compile={self.jit_compile}-run_eagerly={self.run_eagerly}"
+        if self.optimizer:
+            text += (f"-optimizer={self.optimizer}-loss={self.loss}"
+                     f"-steps_per_execution={self.steps_per_execution}")
+        return text
+
+    def training(self, optimizer: str, loss: str, steps_per_execution: int = 1) -> "Mode":
+        return dataclasses.replace(self, optimizer=optimizer, loss=loss,
+                                   steps_per_execution=steps_per_execution)
+
+    def compile_kwargs(self) -> dict:
+        return portable.training_kwargs(self.optimizer, self.loss, self.steps_per_execution)
 
 
 MODES = (Mode(), Mode(jit_compile=True), Mode(run_eagerly=True))
@@ -37,8 +54,14 @@ class Check:
     name: str
     observe: Callable
     modal: bool = False  # depends on jit_compile / run_eagerly
-    within: tuple[str, str] | None = None  # compare these two observations inside each API
+    # Compare observations inside each API: the later keys with the first (all other keys
+    # when only the first is named), instead of each API with Sequential.
+    within: tuple[str, ...] | None = None
     doc: str = ""
+    fresh: bool = False  # observe(model, x, fresh) gets fresh(api): a new model, other weights
+    trains: bool = False  # compiled with the mode's optimizer and loss
+    # Saving, loading and rebuilding: an exception is the API's observation (a finding).
+    raises_is_finding: bool = False
 
 
 CHECKS = {c.name: c for c in (
@@ -60,6 +83,30 @@ CHECKS = {c.name: c for c in (
           doc="the flat get_weights() list, in order"),
     Check("losses", portable.observe_losses, doc="model.losses after a call"),
     Check("output_mask", portable.observe_output_mask, doc="the mask on the output"),
+    # Saving and loading: each API against itself, so a loss on the way is caught where it
+    # happens; with bitwise equality that also makes the APIs agree with each other.
+    Check("keras_file", portable.observe_keras_file, within=("original",),
+          raises_is_finding=True,
+          doc=".keras save + load_model(safe_mode=True): class, config, weights, output"),
+    Check("weights_file", portable.observe_weights_file, within=("source",), fresh=True,
+          raises_is_finding=True,
+          doc="save_weights loaded into a fresh model of every API (all ordered pairs)"),
+    Check("config", portable.observe_config, within=("original",), raises_is_finding=True,
+          doc="get_config/from_config and to_json/model_from_json round trips"),
+    Check("export", portable.observe_export, within=("call",), raises_is_finding=True,
+          doc="SavedModel for serving, reloaded by tf.saved_model.load, against __call__"),
+    Check("legacy_h5", portable.observe_legacy_h5, within=("original",),
+          raises_is_finding=True, doc="whole-model legacy HDF5 save + load"),
+    # Training: each API against Sequential, in the mode's compile mode, optimizer and loss.
+    Check("fit", portable.observe_fit, modal=True, trains=True,
+          doc="fit, shuffle off: loss history, all weights, optimizer variables"),
+    Check("train_steps", portable.observe_train_steps, modal=True, trains=True,
+          doc="train_on_batch, test_on_batch, evaluate; then weights and optimizer"),
+    Check("gradients", portable.observe_gradients,
+          doc="loss and tf.GradientTape gradients of a training-mode call"),
+    Check("resume", portable.observe_resume, modal=True, trains=True,
+          within=("uninterrupted",), raises_is_finding=True,
+          doc="fit, save .keras, load, fit on == fit on without the interruption"),
 )}
 
 
@@ -71,13 +118,18 @@ def compute_dtype(spec: StackSpec) -> str:
 def observe(check: Check, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> dict:
     """({api: observation}, models, inputs, initial weights): models built fresh."""
     models = build_all(spec)
-    weights = artifacts.layer_weights(models["sequential"])  # before any call mutates them
+    weights = portable.leaf_weights(models["sequential"])  # before any call mutates them
     x = make_inputs(spec)
+    kwargs = {"fresh": lambda api: build(spec.reseeded(), api)} if check.fresh else {}
     out = {}
     for api in APIS:
         if check.modal:
-            portable.compile_for(models[api], mode.jit_compile, mode.run_eagerly)
-        out[api] = check.observe(models[api], x)
+            portable.compile_for(models[api], mode.jit_compile, mode.run_eagerly,
+                                 **(mode.compile_kwargs() if check.trains else {}))
+        if check.raises_is_finding:
+            out[api] = portable.observe_safely(check.observe, models[api], x, **kwargs)
+        else:
+            out[api] = check.observe(models[api], x, **kwargs)
     return out, models, x, weights
 
 

@@ -41,6 +41,9 @@ def tolerance_for(check: str, dtype: str) -> Tolerance:
     return BITWISE
 
 
+ERROR = "error"  # an observation {ERROR: message}: the API raised where the others did not
+
+
 class Mismatch(AssertionError):
     """Two observations differ beyond their tolerance; the message says how."""
 
@@ -56,6 +59,12 @@ def assert_equivalent(actual, expected, *, what: str, rtol: float | None = None,
     if (rtol is None) != (atol is None):
         raise ValueError("give both rtol and atol, or neither")
     rtol, atol = rtol or 0.0, atol or 0.0
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        if sorted(actual) != sorted(expected):
+            raise Mismatch(f"{what}: keys {sorted(actual)} != expected {sorted(expected)}")
+        for key, value in expected.items():
+            assert_equivalent(actual[key], value, what=f"{what}.{key}", rtol=rtol, atol=atol)
+        return
     if isinstance(expected, (list, tuple)) and _is_array_list(expected):
         if len(actual) != len(expected):
             raise Mismatch(f"{what}: {len(actual)} arrays, expected {len(expected)}")
@@ -121,16 +130,23 @@ def _plain(value):
 def compare_observations(observed: dict, within=None, rtol=None, atol=None) -> dict:
     """{api: message} for each API whose observation disagrees.
 
-    With `within=(a, b)`, observation a is compared with b inside each API; otherwise each
-    API's observations are compared with the "sequential" ones.
+    With `within=(a, b, ...)`, observations b, ... are compared with a inside each API
+    (`within=(a,)`: every other observation with a); otherwise each API's observations are compared with the "sequential" ones. An
+    observation that is an ERROR (the API could not do what the check asks, e.g. save or
+    load) is a problem for that API by itself.
     """
     problems = {}
     for api, obs in observed.items():
+        if ERROR in obs:
+            problems[api] = obs[ERROR]
+            continue
         try:
             if within:
-                assert_equivalent(obs[within[0]], obs[within[1]],
-                                  what=f"{api}: {within[0]} vs {within[1]}", rtol=rtol, atol=atol)
-            elif api != "sequential":
+                others = within[1:] or [k for k in obs if k != within[0]]
+                for key in others:
+                    assert_equivalent(obs[key], obs[within[0]],
+                                      what=f"{api}: {key} vs {within[0]}", rtol=rtol, atol=atol)
+            elif api != "sequential" and ERROR not in observed["sequential"]:
                 for key, value in observed["sequential"].items():
                     assert_equivalent(obs[key], value, what=f"{api} vs sequential: {key}",
                                       rtol=rtol, atol=atol)

@@ -3,7 +3,12 @@
 Failure repro scripts embed this module's source from the PORTABLE marker down, so what a
 repro runs is exactly what the suite ran. Keep it free of other suite imports.
 """
+import contextlib
 import inspect
+import json
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -96,23 +101,52 @@ def copy_weights(source, target):
             b.set_weights(a.get_weights())
 
 
-def compile_for(model, jit_compile, run_eagerly, **compile_kwargs):
-    """compile() with an explicit mode that Keras really uses.
+@contextlib.contextmanager
+def determinism_suspended(active=True):
+    """Op determinism off for the block when `active` (and on again afterwards).
 
     Keras 3 silently replaces jit_compile=True by False (with a warning) while TF op
-    determinism is on; determinism is suspended for compile() only, so XLA is really used.
+    determinism is on, at compile() and when load_model() recompiles a saved model.
     """
     from tensorflow.python.framework import config as tf_config
 
-    suspend = jit_compile and tf_config.is_op_determinism_enabled()
+    suspend = active and tf_config.is_op_determinism_enabled()
     if suspend:
         tf_config.disable_op_determinism()
     try:
-        model.compile(jit_compile=jit_compile, run_eagerly=run_eagerly, **compile_kwargs)
+        yield
     finally:
         if suspend:
             tf_config.enable_op_determinism()
+
+
+def compile_for(model, jit_compile, run_eagerly, **compile_kwargs):
+    """compile() with an explicit mode that Keras really uses (XLA really on for jit)."""
+    with determinism_suspended(jit_compile):
+        model.compile(jit_compile=jit_compile, run_eagerly=run_eagerly, **compile_kwargs)
     return model
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+    "adam": lambda: keras.optimizers.Adam(learning_rate=1e-3),
+    "adamw": lambda: keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01),
+    "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=1e-3),
+}
+LOSSES = {  # crossentropies on logits: any stack output is a valid logit tensor
+    "mse": lambda: keras.losses.MeanSquaredError(),
+    "categorical_crossentropy": lambda: keras.losses.CategoricalCrossentropy(from_logits=True),
+    "sparse_categorical_crossentropy":
+        lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+}
+
+
+def training_kwargs(optimizer, loss, steps_per_execution=1):
+    """compile() arguments for a training mode: fresh optimizer and loss objects."""
+    if optimizer is None:
+        return {}
+    return {"optimizer": OPTIMIZERS[optimizer](), "loss": LOSSES[loss](),
+            "steps_per_execution": steps_per_execution}
 
 
 def as_array(value):
@@ -180,14 +214,18 @@ def _model_names(model):
     return names
 
 
+def _relative_name(model, variable):
+    """The variable's path without the name scopes of `model` and its nested models."""
+    scopes = _model_names(model)
+    return "/".join(part for part in _weight_path(variable).split("/") if part not in scopes)
+
+
 def observe_weights(model, x):
     """Weights named relative to the models (the name scopes of the model and of nested
     models stripped; observe_weight_paths keeps the raw paths), with shapes, dtypes, order
     and the trainable split."""
-    scopes = _model_names(model)
-
     def name(v):
-        return "/".join(part for part in _weight_path(v).split("/") if part not in scopes)
+        return _relative_name(model, v)
 
     return {
         "weights": [(name(v), tuple(v.shape), str(v.dtype)) for v in model.weights],
@@ -239,3 +277,216 @@ def reset_layer_seeds(model):
             generator = getattr(rng, "_generator", None)
             if generator is not None and getattr(rng, "_seed", None) is not None:
                 generator.reset_from_seed(rng._seed)
+
+
+# Saving and loading. Every file goes to a scratch directory removed afterwards.
+@contextlib.contextmanager
+def scratch_dir():
+    path = tempfile.mkdtemp(prefix="keras-parity-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def observe_safely(observe, model, x, **kwargs):
+    """`observe`, with an exception recorded as the observation {"error": message}: an API
+    that cannot save or load what the others can is a finding, not a crash."""
+    try:
+        return observe(model, x, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported, with its type, as the finding
+        text = " ".join(str(exc).split())
+        return {"error": f"{type(exc).__name__}: {text[:400]}"}
+
+
+def leaf_weights(model):
+    """{'<layer name>::<i>': array} for every leaf layer, recursing into nested models.
+
+    Positional layer names are the same in every API, so this compares across APIs
+    whatever order each API lists its weights in."""
+    out = {}
+    for layer in stack_layers(model):
+        if isinstance(layer, keras.Model):
+            out.update(leaf_weights(layer))
+        else:
+            for i, value in enumerate(layer.get_weights()):
+                out[f"{layer.name}::{i}"] = value
+    return out
+
+
+def _plain_config(config):
+    """A config as JSON data (tuples become lists, as they do in every saved file)."""
+    return json.loads(json.dumps(config, default=repr))
+
+
+def model_state(model, x):
+    """What a saved-and-loaded model must keep: class, config, every weight (trainable and
+    not, and which is which) and the inference output."""
+    return {"class": type(model).__name__, "config": _plain_config(model.get_config()),
+            "weights": leaf_weights(model),
+            "trainable": sorted(_relative_name(model, v) for v in model.trainable_weights),
+            "call": as_array(model(x, training=False))}
+
+
+def _loaded(path, model):
+    """load_model with safe mode on, recompiling in the saved model's mode."""
+    with determinism_suspended(bool(getattr(model, "jit_compile", False))):
+        return keras.models.load_model(path, safe_mode=True)
+
+
+def observe_keras_file(model, x):
+    """Save to the native .keras file, load with safe mode, compare everything."""
+    with scratch_dir() as d:
+        path = os.path.join(d, "model.keras")
+        model.save(path)
+        return {"original": model_state(model, x), "loaded": model_state(_loaded(path, model), x)}
+
+
+def observe_legacy_h5(model, x):
+    """The legacy whole-model HDF5 file (model.save('*.h5') / load_model)."""
+    with scratch_dir() as d:
+        path = os.path.join(d, "model.h5")
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        return {"original": model_state(model, x), "loaded": model_state(loaded, x)}
+
+
+# Weights-only files: .weights.h5 on Keras 3; HDF5 and a TF checkpoint on Keras 2.
+WEIGHT_FILES = (".weights.h5",) if IS_KERAS3 else (".h5", ".ckpt")
+
+
+def observe_weights_file(model, x, fresh):
+    """This model's weights file loaded into a fresh model of every API (fresh(api) has
+    other weights), including its own: each must then hold this model's weights."""
+    out = {"source": {"weights": leaf_weights(model), "call": as_array(model(x, training=False))}}
+    with scratch_dir() as d:
+        for suffix in WEIGHT_FILES:
+            # A name without .h5 is a TF checkpoint prefix on Keras 2.
+            path = os.path.join(d, "weights" + (suffix if suffix != ".ckpt" else ""))
+            model.save_weights(path)
+            for api in APIS:
+                target = fresh(api)
+                target.load_weights(path)
+                out[f"into_{api}{suffix}"] = {"weights": leaf_weights(target),
+                                              "call": as_array(target(x, training=False))}
+    return out
+
+
+def observe_config(model, x):
+    """get_config/from_config and to_json/model_from_json: the rebuilt model, given this
+    model's weights layer by layer, has the same class, config and output."""
+    out = {"original": model_state(model, x)}
+    rebuilt = {"from_config": lambda: type(model).from_config(model.get_config()),
+               "from_json": lambda: keras.models.model_from_json(model.to_json())}
+    for how, make in rebuilt.items():
+        clone = make()
+        if not isinstance(clone, keras.Model):
+            raise TypeError(f"{how} returned {type(clone).__name__}, not a model")
+        clone(x, training=False)  # builds a subclassed clone's layers
+        copy_weights(model, clone)
+        out[how] = model_state(clone, x)
+    return out
+
+
+def observe_export(model, x):
+    """SavedModel for serving (model.export on Keras 3, tf.saved_model.save on Keras 2),
+    reloaded with tf.saved_model.load: the serving signature's output against __call__."""
+    with scratch_dir() as d:
+        path = os.path.join(d, "saved_model")
+        if IS_KERAS3:
+            kwargs = {"verbose": False} if "verbose" in inspect.signature(model.export).parameters \
+                else {}
+            model.export(path, **kwargs)
+        else:
+            tf.saved_model.save(model, path)
+        serving = tf.saved_model.load(path).signatures["serving_default"]
+        (name,) = serving.structured_input_signature[1]
+        (served,) = serving(**{name: tf.constant(x)}).values()
+        return {"call": as_array(model(x, training=False)), "serving": as_array(served)}
+
+
+# Training. Every sequence starts from the same random state (seeded layers, TF's seed).
+TRAIN_BATCH = 3  # divides no drawn batch size (8, 5): fit also runs a partial batch
+TRAIN_EPOCHS = 2
+
+
+def start_training(model):
+    reset_layer_seeds(model)
+    tf.random.set_seed(0)
+
+
+def targets_for(model, x):
+    """Seeded targets matching the output and the compiled loss (or MSE)."""
+    y_shape = tuple(int(d) for d in model(x, training=False).shape)
+    rng = np.random.default_rng(0)
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, (keras.losses.CategoricalCrossentropy,
+                         keras.losses.SparseCategoricalCrossentropy)):
+        labels = rng.integers(0, y_shape[-1], size=y_shape[:-1])
+        if isinstance(loss, keras.losses.SparseCategoricalCrossentropy):
+            return labels.astype(np.int32)
+        return np.eye(y_shape[-1], dtype=np.float32)[labels]
+    return rng.standard_normal(y_shape).astype(np.float32)
+
+
+def optimizer_variables(model):
+    variables = model.optimizer.variables
+    return [as_array(v) for v in (variables() if callable(variables) else variables)]
+
+
+def training_state(model):
+    return {"weights": leaf_weights(model), "optimizer": optimizer_variables(model)}
+
+
+def observe_fit(model, x):
+    """fit for TRAIN_EPOCHS epochs, shuffle off: loss history, every weight, optimizer."""
+    y = targets_for(model, x)
+    start_training(model)
+    history = model.fit(x, y, batch_size=TRAIN_BATCH, epochs=TRAIN_EPOCHS, shuffle=False,
+                        verbose=0)
+    return {"loss": np.asarray(history.history["loss"]), **training_state(model)}
+
+
+def observe_train_steps(model, x):
+    """train_on_batch twice, test_on_batch, evaluate with a partial last batch."""
+    y = targets_for(model, x)
+    start_training(model)
+    out = {f"train_on_batch_{i}": np.asarray(model.train_on_batch(x, y)) for i in range(2)}
+    out["test_on_batch"] = np.asarray(model.test_on_batch(x, y))
+    out["evaluate"] = np.asarray(model.evaluate(x, y, batch_size=TRAIN_BATCH, verbose=0))
+    return {**out, **training_state(model)}
+
+
+def observe_gradients(model, x):
+    """Loss (MSE plus the model's own losses) and its gradients from tf.GradientTape."""
+    y = targets_for(model, x)
+    start_training(model)
+    with tf.GradientTape() as tape:
+        pred = tf.cast(model(x, training=True), tf.float32)
+        loss = tf.reduce_mean(tf.square(pred - y))
+        if model.losses:
+            loss += tf.add_n([tf.cast(extra, tf.float32) for extra in model.losses])
+    grads = tape.gradient(loss, model.trainable_weights)
+    return {"loss": as_array(loss),
+            "gradients": {_relative_name(model, v): as_array(g)
+                          for v, g in zip(model.trainable_weights, grads)}}
+
+
+def observe_resume(model, x):
+    """Train one epoch, save a .keras file, load it, train one more epoch: the resumed model
+    must end where the uninterrupted one (the same model training on) does."""
+    y = targets_for(model, x)
+    start_training(model)
+    fit = dict(x=x, y=y, batch_size=TRAIN_BATCH, epochs=1, shuffle=False, verbose=0)
+    model.fit(**fit)
+    with scratch_dir() as d:
+        path = os.path.join(d, "checkpoint.keras")
+        model.save(path)
+        resumed = _loaded(path, model)
+    out = {}
+    for how, m in (("uninterrupted", model), ("resumed", resumed)):
+        at_load = training_state(m)
+        history = m.fit(**fit)
+        out[how] = {"at_load": at_load, "loss": np.asarray(history.history["loss"]),
+                    **training_state(m)}
+    return out

@@ -6,6 +6,7 @@ This module imports neither TensorFlow nor Keras.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -89,6 +90,10 @@ class StackSpec:
     def digest(self) -> str:
         """A short stable id of the spec (same JSON, same digest)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:10]
+
+    def reseeded(self) -> "StackSpec":
+        """The same stack with the next seed: other initial weights, same architecture."""
+        return dataclasses.replace(self, seed=self.seed + 1)
 
     def kinds(self) -> list[str]:
         """Every layer kind in the stack, nested stacks included, in order."""

@@ -8,6 +8,8 @@ towards one Dense layer on a vector input.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -107,3 +109,26 @@ def stacks(max_layers: int = MAX_LAYERS, policies=POLICIES,
 def kinds_drawable() -> set[str]:
     """Every registry kind the strategies can produce on this Keras version."""
     return {kind for kind, info in REGISTRY.items() if info.available}
+
+
+def trainable_stacks(**kwargs) -> st.SearchStrategy[StackSpec]:
+    """Stacks ending in a Dense layer, so every stack has weights to train (a model without
+    any makes Keras warn and train nothing). Under --replay, the replayed spec as it is."""
+    if REPLAY is not None:
+        return st.just(REPLAY)
+    return stacks(**kwargs).map(_with_dense_head)
+
+
+def _with_dense_head(spec: StackSpec) -> StackSpec:
+    if spec.layers[-1].kind == "Dense":
+        return spec
+    return dataclasses.replace(spec, layers=spec.layers + (LayerSpec.of("Dense", units=2),))
+
+
+def training_configs() -> st.SearchStrategy[tuple[str, str, int]]:
+    """(optimizer, loss, steps_per_execution) for `checks.Mode.training`; shrinks towards
+    SGD with momentum, MSE and one step per execution."""
+    from equivalence.portable import LOSSES, OPTIMIZERS
+
+    return st.tuples(st.sampled_from(list(OPTIMIZERS)), st.sampled_from(list(LOSSES)),
+                     st.sampled_from((1, 2)))

@@ -8,17 +8,20 @@ from equivalence.checks import CHECKS, compare, observe
 def _cases():
     for number, entry in enumerate(known.KNOWN):
         for check in entry.checks:
-            marks = [pytest.mark.xfail(strict=True, reason=f"{entry.reference}: {entry.summary}")
-                     ] if entry.in_range() else []
-            yield pytest.param(entry, check, marks=marks, id=f"known{number}-{entry.api}-{check}")
+            for api in entry.apis:
+                marks = [pytest.mark.xfail(strict=True,
+                                           reason=f"{entry.reference}: {entry.summary}")
+                         ] if entry.in_range() else []
+                yield pytest.param(entry, check, api, marks=marks,
+                                   id=f"known{number}-{api}-{check}")
 
 
-@pytest.mark.parametrize("entry, check", list(_cases()))
-def test_known_discrepancy_still_reproduces(entry, check):
+@pytest.mark.parametrize("entry, check, api", list(_cases()))
+def test_known_discrepancy_still_reproduces(entry, check, api):
     # The entry's API must agree with Sequential on the entry's example. While the Keras
     # version is in the entry's range this fails (strict xfail); the day upstream fixes it,
     # the XPASS fails the run. Outside the range it must simply pass.
     check_ = CHECKS[check]
     observed = observe(check_, entry.example)[0]
     problems = compare(check_, entry.example, observed)
-    assert entry.api not in problems, problems.get(entry.api)
+    assert api not in problems, problems.get(api)

@@ -1,0 +1,31 @@
+"""Saving and loading: every API keeps everything through every format, and weights files
+move between every ordered pair of APIs."""
+from hypothesis import given
+
+from equivalence.checks import verify
+from equivalence.strategies import stacks
+
+
+@given(spec=stacks())
+def test_keras_file_round_trip(spec):
+    verify("keras_file", spec)
+
+
+@given(spec=stacks())
+def test_weights_file_loads_into_every_api(spec):
+    verify("weights_file", spec)
+
+
+@given(spec=stacks())
+def test_config_and_json_round_trips(spec):
+    verify("config", spec)
+
+
+@given(spec=stacks())
+def test_exported_saved_model_serves_the_same_outputs(spec):
+    verify("export", spec)
+
+
+@given(spec=stacks())
+def test_legacy_h5_round_trip(spec):
+    verify("legacy_h5", spec)

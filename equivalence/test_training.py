@@ -1,0 +1,35 @@
+"""Training: fit, the batch-level methods, gradients and resuming agree across APIs.
+
+Op determinism is on and shuffle off; the optimizer, the loss and steps_per_execution are
+drawn, jit_compile and run_eagerly are explicit parameters.
+"""
+import pytest
+from hypothesis import given
+
+from equivalence.checks import MODES, verify
+from equivalence.strategies import trainable_stacks, training_configs
+
+modes = pytest.mark.parametrize("mode", MODES, ids=lambda m: m.id)
+
+
+@modes
+@given(spec=trainable_stacks(), config=training_configs())
+def test_fit_matches_sequential(spec, config, mode):
+    verify("fit", spec, mode.training(*config))
+
+
+@modes
+@given(spec=trainable_stacks(), config=training_configs())
+def test_batch_methods_match_sequential(spec, config, mode):
+    verify("train_steps", spec, mode.training(*config))
+
+
+@given(spec=trainable_stacks())
+def test_gradients_match_sequential(spec):
+    verify("gradients", spec)
+
+
+@modes
+@given(spec=trainable_stacks(), config=training_configs())
+def test_resumed_training_matches_uninterrupted(spec, config, mode):
+    verify("resume", spec, mode.training(*config))
