@@ -7,15 +7,12 @@ other two layer by layer, so any difference that remains is the API's doing.
 from __future__ import annotations
 
 import contextlib
-import json
 
 from equivalence import compat
 from equivalence.compat import keras
 from equivalence.layers import REGISTRY
-from equivalence.portable import APIS, SubclassedStack, assemble, copy_weights
+from equivalence.portable import APIS, assemble, copy_weights
 from equivalence.spec import LayerSpec, SpecError, StackSpec
-
-SubclassedStack = compat.register_serializable(SubclassedStack)
 
 
 def validate(spec: StackSpec) -> None:
@@ -53,15 +50,7 @@ def nested_model(layer_spec: LayerSpec, name: str, shape, outer_api: str):
     cfg = layer_spec.params
     api = outer_api if cfg["api"] == "same" else cfg["api"]
     inner = make_layers(cfg["layers"], shape, prefix=f"{name}_", api=api)
-    model = assemble(api, inner, shape, "float32", name=name)
-    if isinstance(model, SubclassedStack):
-        model.spec_json = json.dumps({"nested": layer_spec_json(layer_spec),
-                                      "shape": list(shape)})
-    return model
-
-
-def layer_spec_json(layer_spec: LayerSpec) -> str:
-    return StackSpec(None, (layer_spec,)).to_json()  # reuse the tagged, tuple-safe encoder
+    return assemble(api, inner, shape, "float32", name=name)
 
 
 def output_shape(spec: StackSpec) -> tuple[int, ...]:
@@ -90,10 +79,7 @@ def build(spec: StackSpec, api: str):
     keras.utils.set_random_seed(spec.seed)
     with dtype_policy(spec.policy):
         layers = make_layers(spec.layers, spec.input.shape, api=api)
-        model = assemble(api, layers, spec.input.shape, spec.input.dtype)
-    if isinstance(model, SubclassedStack):
-        model.spec_json = spec.to_json()
-    return model
+        return assemble(api, layers, spec.input.shape, spec.input.dtype)
 
 
 def build_all(spec: StackSpec, apis=APIS) -> dict:
@@ -104,22 +90,3 @@ def build_all(spec: StackSpec, apis=APIS) -> dict:
         if api != "sequential":
             copy_weights(reference, model)
     return models
-
-
-def _from_spec_json(spec_json: str, **kwargs):
-    """Rebuild a SubclassedStack from its config (used by Keras deserialisation)."""
-    raw = json.loads(spec_json)
-    if "nested" in raw:
-        nested = StackSpec.from_json(raw["nested"]).layers[0]
-        cfg = nested.params
-        return SubclassedStack(make_layers(cfg["layers"], tuple(raw["shape"]),
-                                           prefix=f"{kwargs.get('name', 'n')}_",
-                                           api="subclassed"),
-                               spec_json=spec_json, **kwargs)
-    spec = StackSpec.from_json(spec_json)
-    with dtype_policy(spec.policy):
-        layers = make_layers(spec.layers, spec.input.shape, api="subclassed")
-    return SubclassedStack(layers, spec_json=spec_json, **kwargs)
-
-
-SubclassedStack.from_spec_json = staticmethod(_from_spec_json)

@@ -56,11 +56,6 @@ def versions() -> dict[str, str | int]:
     return {"tf": TF_VERSION, "keras": KERAS_VERSION, "keras_generation": KERAS_GENERATION}
 
 
-def register_serializable(cls):
-    """Register a custom Keras class under the suite's package name, on either Keras."""
-    return keras.utils.register_keras_serializable(package="keras_parity")(cls)
-
-
 def set_mixed_policy(name: str) -> None:
     keras.mixed_precision.set_global_policy(name)
 

@@ -15,6 +15,8 @@ from equivalence.portable import APIS
 from equivalence.spec import InputSpec, LayerSpec, StackSpec
 
 OUTPUT_CHECKS = ("predict", "predict_on_batch", "call", "training_calls")
+# Training checks that compare each API with Sequential (resume compares inside an API).
+TRAINING_CHECKS = ("fit", "train_steps", "gradients")
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,8 @@ KNOWN: tuple[Known, ...] = (
         "model's name ('stack/l0_dense/kernel:0'); Sequential and Functional do not "
         "('l0_dense/kernel:0')."),
     Known(
-        checks=OUTPUT_CHECKS, apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
-        applies=_mixed_first_layer_float32,
+        checks=OUTPUT_CHECKS + TRAINING_CHECKS, apis=("subclassed",), keras_min=(2, 0),
+        keras_max=(99, 0), applies=_mixed_first_layer_float32,
         reference="Keras 3: keras/src/layers/layer.py Layer.__call__ step 1 vs "
                   "keras/src/models/functional.py (_convert_input_args = False); "
                   "Keras 2: Layer._autocast / Functional._autocast = False",
@@ -115,9 +117,11 @@ KNOWN: tuple[Known, ...] = (
                 "Sequential and Functional convert inputs to the Input's dtype (float32). "
                 "A first layer pinned to float32, or one that does not autocast "
                 "(LayerNormalization), therefore sees rounded inputs only in the "
-                "subclassed model. No upstream issue found; documented Layer autocasting.",
+                "subclassed model, and so do the gradients of the weights after it. No "
+                "upstream issue found; documented Layer autocasting.",
         example=StackSpec(InputSpec("vector", (3,)),
-                          (LayerSpec.of("Activation", "float32", activation="linear"),),
+                          (LayerSpec.of("Activation", "float32", activation="linear"),
+                           LayerSpec.of("Dense", "float32", units=1)),
                           policy="mixed_bfloat16", seed=1, batch=5),
     ),
 )
@@ -154,7 +158,7 @@ def _mixed(spec: StackSpec) -> bool:
 
 KNOWN += (
     Known(
-        checks=("keras_file", "config"), apis=("sequential",), keras_min=(3, 0),
+        checks=("keras_file", "config", "legacy_h5"), apis=("sequential",), keras_min=(3, 0),
         keras_max=(99, 0), applies=_mixed,
         reference="keras/src/models/sequential.py Sequential.from_config (builds cls(name=...) "
                   "without the serialized 'dtype'); cf. keras-team/keras#19752, which asks "
@@ -166,6 +170,96 @@ KNOWN += (
                 "serialize a model-level dtype at all.",
         example=StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
                           policy="mixed_float16"),
+    ),
+)
+
+
+def _mixed_float_input(spec: StackSpec) -> bool:
+    return spec.policy != "float32" and spec.input.dtype != "int32"
+
+
+_ONE_DENSE = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),))
+
+KNOWN += (
+    Known(
+        checks=("legacy_h5",), apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
+        applies=_always,
+        reference="Keras 3: tensorflow/tensorflow#61085 (a class registered with "
+                  "register_keras_serializable is 'Unknown layer' to the legacy "
+                  "deserializer), keras/src/legacy/saving/legacy_h5_format.py; Keras 2: "
+                  "tf_keras/src/saving/legacy/save.py save_model (documented "
+                  "NotImplementedError for subclassed models)",
+        summary="Keras 3: a subclassed model registered with "
+                "@keras.saving.register_keras_serializable(package=...) saves to a legacy "
+                ".h5 file, but load_model on it fails with \"Unknown layer: "
+                "'SubclassedStack'\": the legacy loader looks the class up without its "
+                "package prefix. Keras 2: model.save('*.h5') of a subclassed model raises "
+                "NotImplementedError (HDF5 needs a Functional or Sequential model). The "
+                ".keras / SavedModel and weights files of the same model work.",
+        example=_ONE_DENSE,
+    ),
+    Known(
+        checks=("export",), apis=("subclassed",), keras_min=(3, 0), keras_max=(99, 0),
+        applies=_mixed_float_input,
+        reference="keras/src/export/saved_model.py (the serving signature's input spec "
+                  "comes from the model's call, which autocasts to the compute dtype); "
+                  "cf. the autocast entry above",
+        summary="Keras 3: under a mixed policy model.export() of a subclassed model writes a "
+                "serving signature that expects float16/bfloat16 inputs (the model, being a "
+                "Layer, autocasts its inputs), so serving the float32 data the model was "
+                "built for fails with InvalidArgumentError. Sequential and Functional "
+                "signatures take float32, the dtype of their Input.",
+        example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),),
+                          policy="mixed_float16"),
+    ),
+)
+
+
+def _seeded_noise(spec: StackSpec) -> bool:
+    from equivalence.layers import REGISTRY
+
+    return any(REGISTRY[kind].seeded for kind in spec.kinds())
+
+
+KNOWN += (
+    Known(
+        checks=("resume",), apis=APIS, keras_min=(3, 0), keras_max=(99, 0),
+        applies=_seeded_noise,
+        reference="keras-team/keras#19796 (Dropout's seed_generator_state is not restored "
+                  "by save/load)",
+        summary="Keras 3: a seeded noise layer (Dropout, GaussianNoise, ...) keeps its random "
+                "stream in a SeedGenerator state variable that the .keras file does not "
+                "restore: the loaded layer restarts the stream from its seed, so training "
+                "resumed from a checkpoint draws other masks than training without the "
+                "interruption, in every API.",
+        example=StackSpec(InputSpec("vector", (4,)),
+                          (LayerSpec.of("Dropout", rate=0.5, seed=3),
+                           LayerSpec.of("Dense", units=2))),
+    ),
+)
+
+
+def _nested_subclassed(spec: StackSpec) -> bool:
+    return any(layer.kind == "Nested" and layer.params["api"] == "subclassed"
+               for layer in spec.layers)
+
+
+KNOWN += (
+    Known(
+        checks=("keras_file", "config", "legacy_h5"), apis=("functional",), keras_min=(3, 0),
+        keras_max=(99, 0), applies=_nested_subclassed,
+        reference="no upstream issue found; keras/src/models/functional.py (functional_from_"
+                  "config re-calls each layer with its node's kwargs, and a layer whose call "
+                  "takes mask= records mask=None)",
+        summary="Keras 3: a Functional model holding a nested subclassed model (whose call "
+                "takes mask=) does not round-trip its config: the rebuilt model's node for "
+                "that layer records an extra 'mask': None keyword argument (from a legacy "
+                ".h5 file always; through from_config and .keras files under a mixed "
+                "policy). Outputs and weights agree; code comparing configs sees a change.",
+        example=StackSpec(InputSpec("vector", (2,)),
+                          (LayerSpec.of("Nested", api="subclassed",
+                                        layers=(LayerSpec.of("Dense", units=1),)),
+                           LayerSpec.of("Dense", units=1)), policy="mixed_bfloat16"),
     ),
 )
 

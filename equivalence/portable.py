@@ -23,21 +23,20 @@ def _accepts(layer, arg):
     return arg in inspect.signature(layer.call).parameters
 
 
+@keras.utils.register_keras_serializable(package="keras_parity")
 class SubclassedStack(keras.Model):
     """A linear stack written the way a careful user writes a subclassed model.
 
     `call` passes `training` to every layer that takes it and threads the mask through
     layers that take one; the mask the last layer attaches is the model's output mask
     (`compute_mask` returns None so Keras keeps it, and does not invent one when the
-    stack consumed its mask). The config is the spec JSON the stack was built from.
+    stack consumed its mask). It is registered as serializable, and its config holds its
+    layers serialized the way Keras serializes them, as Sequential's does.
     """
 
-    from_spec_json = None  # set by equivalence.builders: (spec_json, **kwargs) -> model
-
-    def __init__(self, stack_layers=(), spec_json=None, **kwargs):
+    def __init__(self, stack_layers=(), **kwargs):
         super().__init__(**kwargs)
         self.stack_layers = list(stack_layers)
-        self.spec_json = spec_json
         self.supports_masking = True
 
     def call(self, inputs, training=None, mask=None):
@@ -57,12 +56,15 @@ class SubclassedStack(keras.Model):
         return None
 
     def get_config(self):
-        return {"name": self.name, "spec_json": self.spec_json}
+        return {"name": self.name,
+                "layers": [keras.layers.serialize(layer) for layer in self.stack_layers]}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        return cls.from_spec_json(config.pop("spec_json"), **config)
+        layers = [keras.layers.deserialize(c, custom_objects=custom_objects)
+                  for c in config.pop("layers")]
+        return cls(layers, **config)
 
 
 def stack_layers(model):
@@ -299,18 +301,31 @@ def observe_safely(observe, model, x, **kwargs):
         return {"error": f"{type(exc).__name__}: {text[:400]}"}
 
 
+def leaf_layers(model):
+    """The stack's leaf layers in order, recursing into nested models."""
+    for layer in stack_layers(model):
+        if isinstance(layer, keras.Model):
+            yield from leaf_layers(layer)
+        else:
+            yield layer
+
+
 def leaf_weights(model):
     """{'<layer name>::<i>': array} for every leaf layer, recursing into nested models.
 
     Positional layer names are the same in every API, so this compares across APIs
-    whatever order each API lists its weights in."""
-    out = {}
-    for layer in stack_layers(model):
-        if isinstance(layer, keras.Model):
-            out.update(leaf_weights(layer))
-        else:
-            for i, value in enumerate(layer.get_weights()):
-                out[f"{layer.name}::{i}"] = value
+    whatever order each API lists its weights in, and whatever name scopes a loaded or
+    rebuilt model gives its variables."""
+    return {f"{layer.name}::{i}": value for layer in leaf_layers(model)
+            for i, value in enumerate(layer.get_weights())}
+
+
+def leaf_trainable(model):
+    """The keys of leaf_weights whose weights are trainable."""
+    out = []
+    for layer in leaf_layers(model):
+        trainable = {id(v) for v in layer.trainable_weights}
+        out += [f"{layer.name}::{i}" for i, v in enumerate(layer.weights) if id(v) in trainable]
     return out
 
 
@@ -324,14 +339,19 @@ def model_state(model, x):
     not, and which is which) and the inference output."""
     return {"class": type(model).__name__, "config": _plain_config(model.get_config()),
             "weights": leaf_weights(model),
-            "trainable": sorted(_relative_name(model, v) for v in model.trainable_weights),
+            "trainable": leaf_trainable(model),
             "call": as_array(model(x, training=False))}
 
 
-def _loaded(path, model):
-    """load_model with safe mode on, recompiling in the saved model's mode."""
-    with determinism_suspended(bool(getattr(model, "jit_compile", False))):
-        return keras.models.load_model(path, safe_mode=True)
+def _loaded(path, model, global_policy="float32"):
+    """load_model with safe mode on, recompiling in the saved model's mode, under
+    `global_policy` (a program's mixed-precision setting)."""
+    keras.mixed_precision.set_global_policy(global_policy)
+    try:
+        with determinism_suspended(bool(getattr(model, "jit_compile", False))):
+            return keras.models.load_model(path, safe_mode=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def observe_keras_file(model, x):
@@ -474,7 +494,11 @@ def observe_gradients(model, x):
 
 def observe_resume(model, x):
     """Train one epoch, save a .keras file, load it, train one more epoch: the resumed model
-    must end where the uninterrupted one (the same model training on) does."""
+    must end where the uninterrupted one (the same model training on) does.
+
+    The load runs under the global policy the model was built with, as a mixed-precision
+    program sets it at its start: loaded under float32, a mixed_float16 model of any API
+    recompiles without its LossScaleOptimizer (the model-level policy is not restored)."""
     y = targets_for(model, x)
     start_training(model)
     fit = dict(x=x, y=y, batch_size=TRAIN_BATCH, epochs=1, shuffle=False, verbose=0)
@@ -482,7 +506,7 @@ def observe_resume(model, x):
     with scratch_dir() as d:
         path = os.path.join(d, "checkpoint.keras")
         model.save(path)
-        resumed = _loaded(path, model)
+        resumed = _loaded(path, model, model.dtype_policy.name)
     out = {}
     for how, m in (("uninterrupted", model), ("resumed", resumed)):
         at_load = training_state(m)

@@ -19,10 +19,13 @@ HEADER = '''#!/usr/bin/env python
 Run `python repro.py` from anywhere: exit 1 means the discrepancy reproduces, 0 that it does
 not, 2 that the script itself failed (a traceback is printed). Recorded with TF {tf}, Keras {keras}.
 """
+import contextlib
 import inspect
 import json
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2"){legacy}
@@ -39,6 +42,10 @@ DRIVER = '''
 
 CHECK, OBSERVE, WITHIN = {check!r}, observe_{check}, {within!r}
 MODAL, JIT_COMPILE, RUN_EAGERLY = {modal!r}, {jit!r}, {eager!r}
+# (optimizer, loss, steps_per_execution) for training checks; FRESH: the check loads into
+# freshly built models; SAFE: an exception is the observation (saving and loading checks).
+TRAINING, FRESH, SAFE = {training!r}, {fresh!r}, {safe!r}
+SEED = {seed!r}
 RTOL, ATOL = {rtol!r}, {atol!r}
 POLICY, INPUT_SHAPE, INPUT_DTYPE = {policy!r}, {shape!r}, {dtype!r}
 
@@ -60,18 +67,28 @@ def set_leaf_weights(model, saved):
             layer.set_weights([saved[f"{{layer.name}}::{{i}}"] for i in range(n)])
 
 
-def build(api, blueprint, saved):
-    keras.utils.set_random_seed({seed!r})
+def build(api, blueprint, saved, seed=SEED):
+    keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(POLICY)
     try:
         layers = [layer_from(bp, api) for bp in blueprint]
         model = assemble(api, layers, INPUT_SHAPE, INPUT_DTYPE)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    set_leaf_weights(model, saved)
+    if saved is not None:
+        set_leaf_weights(model, saved)
     if MODAL:
-        compile_for(model, JIT_COMPILE, RUN_EAGERLY)
+        compile_for(model, JIT_COMPILE, RUN_EAGERLY,
+                    **(training_kwargs(*TRAINING) if TRAINING else {{}}))
     return model
+
+
+def observe(api, blueprint, saved, x):
+    model = build(api, blueprint, saved)
+    kwargs = {{"fresh": lambda other: build(other, blueprint, None, SEED + 1)}} if FRESH else {{}}
+    if SAFE:
+        return observe_safely(OBSERVE, model, x, **kwargs)
+    return OBSERVE(model, x, **kwargs)
 
 
 def main():
@@ -79,7 +96,7 @@ def main():
         blueprint = json.load(fh)["layers"]
     saved = dict(np.load(os.path.join(HERE, "weights.npz")))
     x = np.load(os.path.join(HERE, "inputs.npz"))["x"]
-    observed = {{api: OBSERVE(build(api, blueprint, saved), x) for api in APIS}}
+    observed = {{api: observe(api, blueprint, saved, x) for api in APIS}}
     problems = compare_observations(observed, WITHIN, RTOL, ATOL)
     for api in APIS:
         print(f"{{CHECK}} {{api}}: {{problems.get(api, 'matches')}}")
@@ -121,5 +138,7 @@ def render(spec, check, mode) -> str:
         rtol=tol.rtol if tol.rtol or tol.atol else None,
         atol=tol.atol if tol.rtol or tol.atol else None,
         policy=spec.policy, shape=tuple(spec.input.shape), dtype=spec.input.dtype,
-        seed=spec.seed)
+        seed=spec.seed, fresh=check.fresh, safe=check.raises_is_finding,
+        training=((mode.optimizer, mode.loss, mode.steps_per_execution)
+                  if check.trains and mode.optimizer else None))
     return "\n".join([header, portable_source(portable), portable_source(compare), driver])

@@ -2,7 +2,10 @@
 import pytest
 
 from equivalence import known
-from equivalence.checks import CHECKS, compare, observe
+from equivalence.checks import CHECKS, DEFAULT_MODE, compare, observe
+
+# Training checks compile with an optimizer and a loss; any will do for an example.
+TRAINING_MODE = DEFAULT_MODE.training("sgd_momentum", "mse")
 
 
 def _cases():
@@ -22,6 +25,7 @@ def test_known_discrepancy_still_reproduces(entry, check, api):
     # version is in the entry's range this fails (strict xfail); the day upstream fixes it,
     # the XPASS fails the run. Outside the range it must simply pass.
     check_ = CHECKS[check]
-    observed = observe(check_, entry.example)[0]
+    mode = TRAINING_MODE if check_.trains else DEFAULT_MODE
+    observed = observe(check_, entry.example, mode)[0]
     problems = compare(check_, entry.example, observed)
     assert api not in problems, problems.get(api)

@@ -1,7 +1,13 @@
 """Planted discrepancies: the suite must catch each one, say where, and leave a repro."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
+
+import plants
 
 from equivalence import checks
 from equivalence.checks import CHECKS, Check, Discrepancy, verify
@@ -85,3 +91,45 @@ def test_artifacts_are_written_only_for_the_final_hypothesis_example(monkeypatch
     with pytest.raises(Discrepancy, match="shrinking"):
         verify("call", DENSE)
     assert not list(tmp_path.glob("failures/*"))
+
+
+# Planted into Keras itself (tests/plants.py): the suite must catch each, and the repro it
+# writes, run with the same plant in place, must reproduce it (exit 1).
+TRAINING = checks.DEFAULT_MODE.training("sgd_momentum", "mse")
+BATCHNORM = StackSpec(InputSpec("vector", (3,)),
+                      (LayerSpec.of("BatchNormalization"), LayerSpec.of("Dense", units=2)),
+                      seed=2)
+ACTIVATED = StackSpec(InputSpec("vector", (3,)),
+                      (LayerSpec.of("Dense", units=2, activation="relu"),), seed=3)
+
+
+def run_repro(repro, plant_name):
+    """Run a written repro in a fresh interpreter with the plant applied first."""
+    code = ("import runpy, sys; sys.path.insert(0, 'tests'); import plants; "
+            f"plants.{plant_name}(setattr); runpy.run_path({str(repro)!r}, run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, timeout=600)
+
+
+@pytest.mark.parametrize("plant_name, check, spec, mode, pattern", [
+    ("batchnorm_stats_not_restored", "resume", BATCHNORM, TRAINING,
+     r"resumed vs uninterrupted\.at_load\.weights\.l0_batchnormalization::2"),
+    ("optimizer_state_lost", "resume", DENSE, TRAINING,
+     r"resumed vs uninterrupted\.at_load\.optimizer"),
+    ("loss_scaled", "fit", DENSE, TRAINING, r"subclassed vs sequential: loss"),
+    ("activation_dropped_from_config", "config", ACTIVATED, checks.DEFAULT_MODE,
+     r"from_config vs original\.config"),
+], ids=["batchnorm-stats", "optimizer-state", "loss-scaled", "activation-dropped"])
+def test_planted_keras_bug_is_caught_with_a_working_repro(monkeypatch, results_in_tmp,
+                                                          plant_name, check, spec, mode,
+                                                          pattern):
+    getattr(plants, plant_name)(monkeypatch.setattr)
+    with pytest.raises(Discrepancy, match=pattern):
+        verify(check, spec, mode)
+    (repro,) = results_in_tmp.glob("failures/*/repro.py")
+    planted = run_repro(repro, plant_name)
+    assert planted.returncode == 1 and "\nREPRODUCED" in planted.stdout, \
+        planted.stdout + planted.stderr
+    clean = run_repro(repro, "none")  # Keras as shipped: the repro must come out clean
+    assert clean.returncode == 0 and "NOT REPRODUCED" in clean.stdout, \
+        clean.stdout + clean.stderr
