@@ -174,8 +174,15 @@ KNOWN += (
 )
 
 
-def _mixed_float_input(spec: StackSpec) -> bool:
-    return spec.policy != "float32" and spec.input.dtype != "int32"
+def _not_float32_input(spec: StackSpec) -> bool:
+    """The subclassed serving signature (float in the compute dtype) differs from the data:
+    integer inputs, or float32 inputs under a mixed policy."""
+    return spec.input.dtype == "int32" or spec.policy != "float32"
+
+
+def _embedding_mask_zero(spec: StackSpec) -> bool:
+    return any(layer.kind == "Embedding" and layer.params.get("mask_zero")
+               for layer in spec.layers)
 
 
 _ONE_DENSE = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),))
@@ -200,15 +207,15 @@ KNOWN += (
     ),
     Known(
         checks=("export",), apis=("subclassed",), keras_min=(3, 0), keras_max=(99, 0),
-        applies=_mixed_float_input,
+        applies=_not_float32_input,
         reference="keras/src/export/saved_model.py (the serving signature's input spec "
                   "comes from the model's call, which autocasts to the compute dtype); "
                   "cf. the autocast entry above",
-        summary="Keras 3: under a mixed policy model.export() of a subclassed model writes a "
-                "serving signature that expects float16/bfloat16 inputs (the model, being a "
-                "Layer, autocasts its inputs), so serving the float32 data the model was "
-                "built for fails with InvalidArgumentError. Sequential and Functional "
-                "signatures take float32, the dtype of their Input.",
+        summary="Keras 3: model.export() of a subclassed model writes a serving signature "
+                "in the model's float compute dtype, not the dtype of the data it was built "
+                "on: token ids (int32) are refused, and under a mixed policy so are float32 "
+                "inputs (it expects float16/bfloat16), with InvalidArgumentError. "
+                "Sequential and Functional signatures take the dtype of their Input.",
         example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),),
                           policy="mixed_float16"),
     ),
@@ -235,6 +242,25 @@ KNOWN += (
         example=StackSpec(InputSpec("vector", (4,)),
                           (LayerSpec.of("Dropout", rate=0.5, seed=3),
                            LayerSpec.of("Dense", units=2))),
+    ),
+)
+
+
+KNOWN += (
+    Known(
+        checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0), keras_max=(99, 0),
+        applies=_embedding_mask_zero,
+        reference="no upstream issue found; keras/src/legacy/saving/legacy_h5_format.py "
+                  "(the legacy config holds the mask computation as an op layer)",
+        summary="Keras 3: a Functional model with Embedding(mask_zero=True) feeding a "
+                "mask-consuming layer saves to a legacy .h5 file that load_model cannot read "
+                "(\"Unknown layer: 'NotEqual'\"): the mask computation was serialized as a "
+                "layer the legacy loader does not know. Sequential's .h5 loads; the .keras "
+                "file of the Functional model loads.",
+        example=StackSpec(InputSpec("tokens", (4,), "int32", 5),
+                          (LayerSpec.of("Embedding", input_dim=5, output_dim=2,
+                                        mask_zero=True),
+                           LayerSpec.of("GlobalAveragePooling1D"))),
     ),
 )
 

@@ -56,8 +56,11 @@ class SubclassedStack(keras.Model):
         return None
 
     def get_config(self):
-        return {"name": self.name,
-                "layers": [keras.layers.serialize(layer) for layer in self.stack_layers]}
+        # The base Layer config holds name, trainable and the dtype policy: a model built
+        # under a mixed policy must come back under it (it autocasts its inputs).
+        config = keras.layers.Layer.get_config(self)
+        config["layers"] = [keras.layers.serialize(layer) for layer in self.stack_layers]
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -408,21 +411,31 @@ def observe_config(model, x):
     return out
 
 
+def save_for_serving(model, path):
+    """A SavedModel for serving: model.export on Keras 3, tf.saved_model.save on Keras 2."""
+    if IS_KERAS3:
+        kwargs = {"verbose": False} if "verbose" in inspect.signature(model.export).parameters \
+            else {}
+        model.export(path, **kwargs)
+    else:
+        tf.saved_model.save(model, path)
+
+
+def serve(path, x):
+    """The output of the serving_default signature of the SavedModel at `path` on `x`."""
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    (name,) = serving.structured_input_signature[1]
+    (served,) = serving(**{name: tf.constant(x)}).values()
+    return as_array(served)
+
+
 def observe_export(model, x):
-    """SavedModel for serving (model.export on Keras 3, tf.saved_model.save on Keras 2),
-    reloaded with tf.saved_model.load: the serving signature's output against __call__."""
+    """SavedModel for serving, reloaded with tf.saved_model.load: the serving signature's
+    output against __call__."""
     with scratch_dir() as d:
         path = os.path.join(d, "saved_model")
-        if IS_KERAS3:
-            kwargs = {"verbose": False} if "verbose" in inspect.signature(model.export).parameters \
-                else {}
-            model.export(path, **kwargs)
-        else:
-            tf.saved_model.save(model, path)
-        serving = tf.saved_model.load(path).signatures["serving_default"]
-        (name,) = serving.structured_input_signature[1]
-        (served,) = serving(**{name: tf.constant(x)}).values()
-        return {"call": as_array(model(x, training=False)), "serving": as_array(served)}
+        save_for_serving(model, path)
+        return {"call": as_array(model(x, training=False)), "serving": serve(path, x)}
 
 
 # Training. Every sequence starts from the same random state (seeded layers, TF's seed).

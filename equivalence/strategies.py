@@ -161,3 +161,12 @@ def training_configs() -> st.SearchStrategy[tuple[str, str, int]]:
 
     return st.tuples(st.sampled_from(list(OPTIMIZERS)), st.sampled_from(list(LOSSES)),
                      st.sampled_from((1, 2)))
+
+
+def share(fraction: float):
+    """Hypothesis settings giving a test `fraction` of the profile's max_examples (at least
+    one): for tests parametrized over the compile modes, so that a check costs about as
+    many examples in all as a plain test. Nightly's 300 become 100 per mode."""
+    from hypothesis import settings
+
+    return settings(max_examples=max(1, round(settings.default.max_examples * fraction)))

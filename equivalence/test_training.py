@@ -7,18 +7,21 @@ import pytest
 from hypothesis import given
 
 from equivalence.checks import MODES, verify
-from equivalence.strategies import trainable_stacks, training_configs
+from equivalence.strategies import share, trainable_stacks, training_configs
 
 modes = pytest.mark.parametrize("mode", MODES, ids=lambda m: m.id)
+per_mode = share(1 / len(MODES))
 
 
 @modes
+@per_mode
 @given(spec=trainable_stacks(), config=training_configs())
 def test_fit_matches_sequential(spec, config, mode):
     verify("fit", spec, mode.training(*config))
 
 
 @modes
+@per_mode
 @given(spec=trainable_stacks(), config=training_configs())
 def test_batch_methods_match_sequential(spec, config, mode):
     verify("train_steps", spec, mode.training(*config))
@@ -30,6 +33,7 @@ def test_gradients_match_sequential(spec):
 
 
 @modes
+@per_mode
 @given(spec=trainable_stacks(), config=training_configs())
 def test_resumed_training_matches_uninterrupted(spec, config, mode):
     verify("resume", spec, mode.training(*config))
