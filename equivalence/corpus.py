@@ -213,7 +213,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(matrix, indent=1))
     import pandas as pd
 
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
+    with pd.option_context("display.width", 200, "display.max_rows", 500,
+                           "display.max_columns", None):
         print(table(matrix))
     print(f"compatibility matrix: {out}")
     return 0

@@ -501,7 +501,9 @@ def observe_gradients(model, x):
             loss += tf.add_n([tf.cast(extra, tf.float32) for extra in model.losses])
     grads = tape.gradient(loss, model.trainable_weights)
     return {"loss": as_array(loss),
-            "gradients": {_relative_name(model, v): as_array(g)
+            # Embedding gradients are IndexedSlices: compared densified.
+            "gradients": {_relative_name(model, v):
+                          as_array(None if g is None else tf.convert_to_tensor(g))
                           for v, g in zip(model.trainable_weights, grads)}}
 
 
