@@ -272,16 +272,15 @@ def _nested_subclassed(spec: StackSpec) -> bool:
 
 KNOWN += (
     Known(
-        checks=("keras_file", "config", "legacy_h5"), apis=("functional",), keras_min=(3, 0),
+        checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0),
         keras_max=(99, 0), applies=_nested_subclassed,
         reference="no upstream issue found; keras/src/models/functional.py (functional_from_"
                   "config re-calls each layer with its node's kwargs, and a layer whose call "
                   "takes mask= records mask=None)",
         summary="Keras 3: a Functional model holding a nested subclassed model (whose call "
-                "takes mask=) does not round-trip its config: the rebuilt model's node for "
-                "that layer records an extra 'mask': None keyword argument (from a legacy "
-                ".h5 file always; through from_config and .keras files under a mixed "
-                "policy). Outputs and weights agree; code comparing configs sees a change.",
+                "takes mask=) does not round-trip its config through a legacy .h5 file: the "
+                "loaded model's node for that layer records an extra 'mask': None keyword "
+                "argument. Outputs and weights agree; code comparing configs sees a change.",
         example=StackSpec(InputSpec("vector", (2,)),
                           (LayerSpec.of("Nested", api="subclassed",
                                         layers=(LayerSpec.of("Dense", units=1),)),
