@@ -5,6 +5,7 @@ leaves a half-written artifact, and earlier artifacts are never touched.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -41,12 +42,26 @@ def failure_dir(spec, check, mode) -> Path:
     return RESULTS_DIR / "failures" / f"{check.name}{suffix}-{spec.digest}"
 
 
-def write_failure(spec, check, mode, failures: dict, reference, weights, x) -> Path:
-    """Write everything needed to replay a discrepancy; return the directory."""
-    final = failure_dir(spec, check, mode)
+@contextlib.contextmanager
+def atomic_directory(final: Path):
+    """A fresh directory beside `final` to fill; when the block ends without error it
+    replaces `final`, otherwise it is removed: never a half-written `final`."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
     try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_failure(spec, check, mode, failures: dict, reference, weights, x) -> Path:
+    """Write everything needed to replay a discrepancy; return the directory."""
+    final = failure_dir(spec, check, mode)
+    with atomic_directory(final) as tmp:
         (tmp / "spec.json").write_text(spec.to_json(indent=1))
         np.savez(tmp / "inputs.npz", x=x)
         np.savez(tmp / "weights.npz", **weights)
@@ -55,11 +70,5 @@ def write_failure(spec, check, mode, failures: dict, reference, weights, x) -> P
         (tmp / "failure.txt").write_text(
             "\n".join(f"{api}: {msg}" for api, msg in failures.items()) + "\n")
         (tmp / "repro.py").write_text(repro.render(spec, check, mode))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     summary.record_failure(final)
     return final

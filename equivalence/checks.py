@@ -110,11 +110,6 @@ CHECKS = {c.name: c for c in (
 )}
 
 
-def compute_dtype(spec: StackSpec) -> str:
-    return {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}.get(spec.policy,
-                                                                         "float32")
-
-
 def observe(check: Check, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> dict:
     """({api: observation}, models, inputs, initial weights): models built fresh."""
     models = build_all(spec)
@@ -135,7 +130,7 @@ def observe(check: Check, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> dict:
 
 def compare(check: Check, spec: StackSpec, observed: dict) -> dict[str, str]:
     """{api: mismatch message} for each API whose observation disagrees."""
-    tol = tolerance_for(check.name, compute_dtype(spec))
+    tol = tolerance_for(check.name, spec.compute_dtype)
     tols = {} if tol.rtol == tol.atol == 0.0 else {"rtol": tol.rtol, "atol": tol.atol}
     problems = compare_observations(observed, check.within, **tols)
     suffix = f" [tolerance: {tol.reason}]" if tols else ""

@@ -131,9 +131,9 @@ def compare_observations(observed: dict, within=None, rtol=None, atol=None) -> d
     """{api: message} for each API whose observation disagrees.
 
     With `within=(a, b, ...)`, observations b, ... are compared with a inside each API
-    (`within=(a,)`: every other observation with a); otherwise each API's observations are compared with the "sequential" ones. An
-    observation that is an ERROR (the API could not do what the check asks, e.g. save or
-    load) is a problem for that API by itself.
+    (`within=(a,)`: every other observation with a); otherwise each API's observations are
+    compared with the "sequential" ones. An observation that is an ERROR (the API could not
+    do what the check asks, e.g. save or load) is a problem for that API by itself.
     """
     problems = {}
     for api, obs in observed.items():

@@ -19,18 +19,25 @@ to `<root>/matrix-<tf>-<keras>.json` and a summary table to stdout.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from benchmarks.workloads import WORKLOADS
+from equivalence import compat, portable
+from equivalence.artifacts import atomic_directory
+from equivalence.builders import build, build_all
+from equivalence.compat import keras
+from equivalence.data import make_inputs
 
 SCHEMA = "keras-parity-corpus/1"
 STACKS = ("mlp_small", "cnn1d", "lstm", "bigru", "embedding_pool", "nested")
 BATCH = 4
-FORMATS = ("keras", "weights", "h5", "saved_model")
 # Across TF versions kernels may change (oneDNN, Eigen, XLA), so a loaded model's output
 # may differ from the writer's in the last bits; "close" names how far. Within one
 # version the oracle stays bitwise (the diagonal must be exact).
@@ -42,35 +49,25 @@ class CorpusError(Exception):
 
 
 def version_dir_name() -> str:
-    from equivalence import compat
-
     return f"tf{compat.TF_VERSION}-keras{compat.KERAS_VERSION}"
 
 
 def _files(stack: str, api: str) -> dict[str, str]:
+    """{format: file name} of one stack and API."""
     return {"keras": f"{stack}-{api}.keras", "weights": f"{stack}-{api}.weights.h5",
             "h5": f"{stack}-{api}.h5", "saved_model": f"{stack}-{api}-saved_model"}
 
 
 def _save(model, fmt: str, path: str) -> None:
-    from equivalence import portable
-
-    if fmt == "keras":
-        model.save(path)
-    elif fmt == "weights":
+    if fmt == "weights":
         model.save_weights(path)
-    elif fmt == "h5":
-        model.save(path)
-    else:
+    elif fmt == "saved_model":
         portable.save_for_serving(model, path)
+    else:  # .keras and legacy .h5: the suffix chooses
+        model.save(path)
 
 
 def _load_and_run(fmt: str, path: str, stack: str, api: str, x: np.ndarray) -> np.ndarray:
-    from benchmarks.workloads import WORKLOADS
-    from equivalence import portable
-    from equivalence.builders import build
-    from equivalence.compat import keras
-
     if fmt == "saved_model":
         return portable.serve(path, x)
     if fmt == "weights":
@@ -81,46 +78,28 @@ def _load_and_run(fmt: str, path: str, stack: str, api: str, x: np.ndarray) -> n
     return portable.as_array(model(x, training=False))
 
 
-def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-
-
 def write(root: Path) -> Path:
-    """Write this version's corpus directory (atomically: temp dir, then rename)."""
-    import dataclasses
-
-    from benchmarks.workloads import WORKLOADS
-    from equivalence import compat
-    from equivalence.builders import build_all
-    from equivalence.data import make_inputs
-    from equivalence import portable
-
-    root.mkdir(parents=True, exist_ok=True)
+    """Write this version's corpus directory (atomically: a temporary directory renamed)."""
     final = root / version_dir_name()
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-    entries = []
-    for stack in STACKS:
-        spec = dataclasses.replace(WORKLOADS[stack], batch=BATCH)
-        x = make_inputs(spec)
-        np.save(tmp / f"{stack}.inputs.npy", x)
-        for api, model in build_all(spec).items():
-            reference = portable.as_array(model(x, training=False))
-            np.save(tmp / f"{stack}-{api}.outputs.npy", reference)
-            for fmt, name in _files(stack, api).items():
-                entry = {"stack": stack, "api": api, "format": fmt, "file": name}
-                try:
-                    _save(model, fmt, str(tmp / name))
-                except Exception as exc:  # noqa: BLE001 - a format this API cannot write
-                    entry["write_error"] = _error(exc)
-                entries.append(entry)
-    manifest = {"schema": SCHEMA, "versions": compat.versions(), "batch": BATCH,
-                "stacks": list(STACKS), "entries": entries}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    if final.exists():
-        import shutil
-
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    with atomic_directory(final) as tmp:
+        entries = []
+        for stack in STACKS:
+            spec = dataclasses.replace(WORKLOADS[stack], batch=BATCH)
+            x = make_inputs(spec)
+            np.save(tmp / f"{stack}.inputs.npy", x)
+            for api, model in build_all(spec).items():
+                reference = portable.as_array(model(x, training=False))
+                np.save(tmp / f"{stack}-{api}.outputs.npy", reference)
+                for fmt, name in _files(stack, api).items():
+                    entry = {"stack": stack, "api": api, "format": fmt, "file": name}
+                    try:
+                        _save(model, fmt, str(tmp / name))
+                    except Exception as exc:  # noqa: BLE001 - a format this API cannot write
+                        entry["write_error"] = portable.describe_error(exc)
+                    entries.append(entry)
+        manifest = {"schema": SCHEMA, "versions": compat.versions(), "batch": BATCH,
+                    "stacks": list(STACKS), "entries": entries}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return final
 
 
@@ -134,9 +113,11 @@ def _manifests(root: Path) -> list[tuple[Path, dict]]:
             data = json.loads(manifest.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise CorpusError(f"{manifest}: not a readable corpus manifest ({exc})") from None
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise CorpusError(f"{manifest}: schema {data.get('schema') if isinstance(data, dict) else None!r}"
-                              f", expected {SCHEMA!r}")
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if schema != SCHEMA:
+            raise CorpusError(f"{manifest}: schema {schema!r}, expected {SCHEMA!r}")
+        if not {"versions", "entries"} <= data.keys():
+            raise CorpusError(f"{manifest}: no 'versions' or 'entries'")
         found.append((manifest.parent, data))
     if not found:
         raise CorpusError(f"{root} holds no corpus (no */manifest.json)")
@@ -156,8 +137,6 @@ def _compare(got: np.ndarray, want: np.ndarray) -> tuple[str, float | None]:
 
 def check(root: Path) -> dict:
     """Load every corpus entry under `root` here; return the compatibility matrix."""
-    from equivalence import compat
-
     rows = []
     for directory, manifest in _manifests(root):
         writer = manifest["versions"]
@@ -176,7 +155,7 @@ def check(root: Path) -> dict:
                                     entry["stack"], entry["api"], x)
                 row["status"], row["max_abs_diff"] = _compare(got, want)
             except Exception as exc:  # noqa: BLE001 - the finding: this file does not load here
-                row.update(status="fails", error=_error(exc))
+                row.update(status="fails", error=portable.describe_error(exc))
             rows.append(row)
     return {"schema": SCHEMA, "reader": compat.versions(),
             "tolerance": CROSS_VERSION_TOLERANCE, "rows": rows}
@@ -184,8 +163,6 @@ def check(root: Path) -> dict:
 
 def table(matrix: dict):
     """Writer × format counts of each status, as a pandas table."""
-    import pandas as pd
-
     frame = pd.DataFrame(matrix["rows"])
     return (frame.groupby(["written_by", "read_by", "format", "status"]).size()
             .unstack("status", fill_value=0))
@@ -211,8 +188,6 @@ def main(argv=None) -> int:
         return 2
     out = args.root / f"matrix-{version_dir_name()}.json"
     out.write_text(json.dumps(matrix, indent=1))
-    import pandas as pd
-
     with pd.option_context("display.width", 200, "display.max_rows", 500,
                            "display.max_columns", None):
         print(table(matrix))

@@ -63,6 +63,9 @@ def _masked_layer_pinned(spec: StackSpec) -> bool:
     return False
 
 
+_ONE_DENSE = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),))
+
+
 def _always(spec: StackSpec) -> bool:
     return True
 
@@ -70,8 +73,34 @@ def _always(spec: StackSpec) -> bool:
 def _weight_paths_entry(api: str, keras_min, keras_max, reference, summary) -> Known:
     """A weight_paths discrepancy: shown by any stack with weights, one Dense suffices."""
     return Known(checks=("weight_paths",), apis=(api,), keras_min=keras_min, keras_max=keras_max,
-                 applies=_always, reference=reference, summary=summary,
-                 example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),)))
+                 applies=_always, reference=reference, summary=summary, example=_ONE_DENSE)
+
+
+def _nested(api: str) -> Callable[[StackSpec], bool]:
+    """Whether a top-level Nested layer of this API is in the stack."""
+    return lambda spec: any(layer.kind == "Nested" and layer.params["api"] == api
+                            for layer in spec.layers)
+
+
+def _mixed(spec: StackSpec) -> bool:
+    return spec.policy != "float32"
+
+
+def _not_float32_input(spec: StackSpec) -> bool:
+    """The subclassed serving signature (float in the compute dtype) differs from the data:
+    integer inputs, or float32 inputs under a mixed policy."""
+    return spec.input.dtype == "int32" or spec.policy != "float32"
+
+
+def _embedding_mask_zero(spec: StackSpec) -> bool:
+    return any(layer.kind == "Embedding" and layer.params.get("mask_zero")
+               for layer in spec.layers)
+
+
+def _seeded_noise(spec: StackSpec) -> bool:
+    from equivalence.layers import REGISTRY
+
+    return any(REGISTRY[kind].seeded for kind in spec.kinds())
 
 
 KNOWN: tuple[Known, ...] = (
@@ -124,17 +153,9 @@ KNOWN: tuple[Known, ...] = (
                            LayerSpec.of("Dense", "float32", units=1)),
                           policy="mixed_bfloat16", seed=1, batch=5),
     ),
-)
-
-
-def _nested_same(spec: StackSpec) -> bool:
-    return any(layer.kind == "Nested" and layer.params["api"] == "same" for layer in spec.layers)
-
-
-KNOWN += (
     Known(
         checks=("weights_file",), apis=APIS, keras_min=(3, 0), keras_max=(99, 0),
-        applies=_nested_same,
+        applies=_nested("same"),
         reference="keras/src/saving/saving_lib.py: weights are stored under paths made from "
                   "each nested object's class name (naming.to_snake_case(class name)); "
                   "cf. keras-team/keras#2341 (Sequential vs Functional weights, Keras 1)",
@@ -149,14 +170,6 @@ KNOWN += (
                           (LayerSpec.of("Nested", api="same",
                                         layers=(LayerSpec.of("Dense", units=1),)),)),
     ),
-)
-
-
-def _mixed(spec: StackSpec) -> bool:
-    return spec.policy != "float32"
-
-
-KNOWN += (
     Known(
         checks=("keras_file", "config", "legacy_h5"), apis=("sequential",), keras_min=(3, 0),
         keras_max=(99, 0), applies=_mixed,
@@ -171,23 +184,6 @@ KNOWN += (
         example=StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
                           policy="mixed_float16"),
     ),
-)
-
-
-def _not_float32_input(spec: StackSpec) -> bool:
-    """The subclassed serving signature (float in the compute dtype) differs from the data:
-    integer inputs, or float32 inputs under a mixed policy."""
-    return spec.input.dtype == "int32" or spec.policy != "float32"
-
-
-def _embedding_mask_zero(spec: StackSpec) -> bool:
-    return any(layer.kind == "Embedding" and layer.params.get("mask_zero")
-               for layer in spec.layers)
-
-
-_ONE_DENSE = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),))
-
-KNOWN += (
     Known(
         checks=("legacy_h5",), apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
         applies=_always,
@@ -219,16 +215,6 @@ KNOWN += (
         example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),),
                           policy="mixed_float16"),
     ),
-)
-
-
-def _seeded_noise(spec: StackSpec) -> bool:
-    from equivalence.layers import REGISTRY
-
-    return any(REGISTRY[kind].seeded for kind in spec.kinds())
-
-
-KNOWN += (
     Known(
         checks=("resume",), apis=APIS, keras_min=(3, 0), keras_max=(99, 0),
         applies=_seeded_noise,
@@ -243,10 +229,6 @@ KNOWN += (
                           (LayerSpec.of("Dropout", rate=0.5, seed=3),
                            LayerSpec.of("Dense", units=2))),
     ),
-)
-
-
-KNOWN += (
     Known(
         checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0), keras_max=(99, 0),
         applies=_embedding_mask_zero,
@@ -262,18 +244,9 @@ KNOWN += (
                                         mask_zero=True),
                            LayerSpec.of("GlobalAveragePooling1D"))),
     ),
-)
-
-
-def _nested_subclassed(spec: StackSpec) -> bool:
-    return any(layer.kind == "Nested" and layer.params["api"] == "subclassed"
-               for layer in spec.layers)
-
-
-KNOWN += (
     Known(
         checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0),
-        keras_max=(99, 0), applies=_nested_subclassed,
+        keras_max=(99, 0), applies=_nested("subclassed"),
         reference="no upstream issue found; keras/src/models/functional.py (functional_from_"
                   "config re-calls each layer with its node's kwargs, and a layer whose call "
                   "takes mask= records mask=None)",

@@ -13,6 +13,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from equivalence.compare import ERROR
 from equivalence.compat import IS_KERAS3, keras
 
 # --- PORTABLE: everything below is copied verbatim into repro scripts ---
@@ -295,13 +296,17 @@ def scratch_dir():
 
 
 def observe_safely(observe, model, x, **kwargs):
-    """`observe`, with an exception recorded as the observation {"error": message}: an API
+    """`observe`, with an exception recorded as the observation {ERROR: message}: an API
     that cannot save or load what the others can is a finding, not a crash."""
     try:
         return observe(model, x, **kwargs)
     except Exception as exc:  # noqa: BLE001 - reported, with its type, as the finding
-        text = " ".join(str(exc).split())
-        return {"error": f"{type(exc).__name__}: {text[:400]}"}
+        return {ERROR: describe_error(exc)}
+
+
+def describe_error(exc):
+    """One line: the exception's type and the start of its message."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
 
 
 def leaf_layers(model):
@@ -357,21 +362,22 @@ def _loaded(path, model, global_policy="float32"):
         keras.mixed_precision.set_global_policy("float32")
 
 
+def _file_round_trip(model, x, filename, load):
+    """model.save(filename), then load(path): the model_state of both."""
+    with scratch_dir() as d:
+        path = os.path.join(d, filename)
+        model.save(path)
+        return {"original": model_state(model, x), "loaded": model_state(load(path), x)}
+
+
 def observe_keras_file(model, x):
     """Save to the native .keras file, load with safe mode, compare everything."""
-    with scratch_dir() as d:
-        path = os.path.join(d, "model.keras")
-        model.save(path)
-        return {"original": model_state(model, x), "loaded": model_state(_loaded(path, model), x)}
+    return _file_round_trip(model, x, "model.keras", lambda path: _loaded(path, model))
 
 
 def observe_legacy_h5(model, x):
     """The legacy whole-model HDF5 file (model.save('*.h5') / load_model)."""
-    with scratch_dir() as d:
-        path = os.path.join(d, "model.h5")
-        model.save(path)
-        loaded = keras.models.load_model(path)
-        return {"original": model_state(model, x), "loaded": model_state(loaded, x)}
+    return _file_round_trip(model, x, "model.h5", keras.models.load_model)
 
 
 # Weights-only files: .weights.h5 on Keras 3; HDF5 and a TF checkpoint on Keras 2.
@@ -462,13 +468,15 @@ def targets_for(model, x):
     return rng.standard_normal(y_shape).astype(np.float32)
 
 
-def optimizer_variables(model):
-    variables = model.optimizer.variables
-    return [as_array(v) for v in (variables() if callable(variables) else variables)]
+def optimizer_variables(optimizer):
+    """The optimizer's variables (a property on Keras 3, a method on Keras 2)."""
+    variables = optimizer.variables
+    return variables() if callable(variables) else variables
 
 
 def training_state(model):
-    return {"weights": leaf_weights(model), "optimizer": optimizer_variables(model)}
+    return {"weights": leaf_weights(model),
+            "optimizer": [as_array(v) for v in optimizer_variables(model.optimizer)]}
 
 
 def observe_fit(model, x):

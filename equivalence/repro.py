@@ -123,10 +123,9 @@ def portable_source(module) -> str:
 
 
 def render(spec, check, mode) -> str:
-    from equivalence.checks import compute_dtype
     from equivalence.compare import tolerance_for
 
-    tol = tolerance_for(check.name, compute_dtype(spec))
+    tol = tolerance_for(check.name, spec.compute_dtype)
     legacy = ('\nos.environ["TF_USE_LEGACY_KERAS"] = "1"'
               if "tf_keras" in compat.KERAS_IMPORT else "")
     header = HEADER.format(check=check.name, mode=mode.id, tf=compat.TF_VERSION,

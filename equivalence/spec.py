@@ -91,6 +91,12 @@ class StackSpec:
         """A short stable id of the spec (same JSON, same digest)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:10]
 
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype layers compute in under the stack's policy (variables stay float32)."""
+        return {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}.get(self.policy,
+                                                                             "float32")
+
     def reseeded(self) -> "StackSpec":
         """The same stack with the next seed: other initial weights, same architecture."""
         return dataclasses.replace(self, seed=self.seed + 1)

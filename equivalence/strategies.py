@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import assume
+from hypothesis import assume, settings
 from hypothesis import strategies as st
 
 from equivalence import compat
@@ -123,8 +123,6 @@ def trainable_stacks(**kwargs) -> st.SearchStrategy[StackSpec]:
 def _loss_dtypes(spec: StackSpec) -> set[str]:
     """The dtypes of the stack's regularization losses: weight regularizers give float32
     (variables are float32), activity regularization the layer's compute dtype."""
-    compute = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}.get(spec.policy,
-                                                                           "float32")
     out = set()
 
     def visit(layers):
@@ -132,7 +130,7 @@ def _loss_dtypes(spec: StackSpec) -> set[str]:
             p = layer.params
             visit(p.get("layers", ()))
             if layer.kind == "ActivityRegularization" or p.get("activity_regularizer"):
-                out.add(layer.dtype or compute)
+                out.add(layer.dtype or spec.compute_dtype)
             if p.get("kernel_regularizer") or p.get("bias_regularizer"):
                 out.add("float32")
 
@@ -166,7 +164,5 @@ def training_configs() -> st.SearchStrategy[tuple[str, str, int]]:
 def share(fraction: float):
     """Hypothesis settings giving a test `fraction` of the profile's max_examples (at least
     one): for tests parametrized over the compile modes, so that a check costs about as
-    many examples in all as a plain test. Nightly's 300 become 100 per mode."""
-    from hypothesis import settings
-
+    many examples in all as a plain test."""
     return settings(max_examples=max(1, round(settings.default.max_examples * fraction)))

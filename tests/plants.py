@@ -9,11 +9,7 @@ import copy
 import tensorflow as tf
 
 from equivalence.compat import keras
-
-
-def _optimizer_variables(optimizer):
-    variables = optimizer.variables
-    return variables() if callable(variables) else variables
+from equivalence.portable import optimizer_variables
 
 
 def _patch_load_model(patch, after_load):
@@ -44,7 +40,7 @@ def batchnorm_stats_not_restored(patch):
 def optimizer_state_lost(patch):
     """Loading a subclassed model zeroes its optimizer's variables (slots and iterations)."""
     def reset(model):
-        for variable in _optimizer_variables(model.optimizer):
+        for variable in optimizer_variables(model.optimizer):
             variable.assign(tf.zeros_like(variable))
 
     _patch_load_model(patch, reset)
