@@ -198,7 +198,9 @@ def pytest_terminal_summary(terminalreporter, config):
     shard = getattr(config, "_parity_shard", None)
     name = f"summary-shard-{shard[0]}-of-{shard[1]}.json" if shard else "summary.json"
     path = Path(config.getoption("results_dir")) / "equivalence" / name
-    summary.write_json(total, path)
+    from equivalence import compat
+
+    summary.write_json({"schema": summary.SCHEMA, "versions": compat.versions(), **total}, path)
     terminalreporter.write_sep("-", "keras-parity")
     terminalreporter.write_line(summary.line(total))
     terminalreporter.write_line(f"summary written to {path}")

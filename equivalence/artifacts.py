@@ -5,16 +5,14 @@ leaves a half-written artifact, and earlier artifacts are never touched.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from equivalence import repro, summary
+from equivalence.atomic import atomic_directory
 from equivalence.compat import keras
 from equivalence.layers import REGISTRY
 from equivalence.portable import stack_layers
@@ -40,22 +38,6 @@ def blueprint(model, layer_specs, shape) -> list[dict]:
 def failure_dir(spec, check, mode) -> Path:
     suffix = f"-{mode.id}" if check.modal else ""
     return RESULTS_DIR / "failures" / f"{check.name}{suffix}-{spec.digest}"
-
-
-@contextlib.contextmanager
-def atomic_directory(final: Path):
-    """A fresh directory beside `final` to fill; when the block ends without error it
-    replaces `final`, otherwise it is removed: never a half-written `final`."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
-    try:
-        yield tmp
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_failure(spec, check, mode, failures: dict, reference, weights, x) -> Path:

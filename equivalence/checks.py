@@ -11,7 +11,7 @@ from typing import Callable
 
 from equivalence import artifacts, known, portable, summary
 from equivalence.builders import build, build_all
-from equivalence.compare import compare_observations, tolerance_for
+from equivalence.compare import BITWISE, compare_observations, differences, tolerance_for
 from equivalence.data import make_inputs
 from equivalence.portable import APIS
 from equivalence.spec import StackSpec
@@ -91,6 +91,9 @@ CHECKS = {c.name: c for c in (
     Check("weights_file", portable.observe_weights_file, within=("source",), fresh=True,
           raises_is_finding=True,
           doc="save_weights loaded into a fresh model of every API (all ordered pairs)"),
+    Check("weights_checkpoint", portable.observe_weights_checkpoint, within=("source",),
+          fresh=True, raises_is_finding=True,
+          doc="Keras 2: a TF-format save_weights checkpoint loaded into every API"),
     Check("config", portable.observe_config, within=("original",), raises_is_finding=True,
           doc="get_config/from_config and to_json/model_from_json round trips"),
     Check("export", portable.observe_export, within=("call",), raises_is_finding=True,
@@ -152,15 +155,17 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
     observed, models, x, weights = observe(check, spec, mode)
     problems = compare(check, spec, observed)
     failures, expected = {}, {}
-    for api in APIS:
+    for api in problems:
         entry = known.lookup(check.name, api, spec)
-        if entry and api in problems:
+        if entry:
             expected[api] = entry
-        elif api in problems:
+        else:
             failures[api] = problems[api]
     final = _is_final_example()
     summary.record(spec, check.name, compared=len(APIS), failed=len(failures) if final else 0,
-                   known=len(expected))
+                   known=len(expected),
+                   outcomes=outcomes(check, spec, observed, failures, expected) if final
+                   else None)
     if failures and not final:  # Hypothesis is still shrinking: no artifacts yet
         raise Discrepancy(f"{check.name} differs across APIs (shrinking)")
     if failures:
@@ -171,6 +176,26 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
             f"{check.name} ({mode.id}) differs across APIs:\n{lines}\n"
             f"spec: {spec.to_json()}\nrepro: python {where / 'repro.py'}   "
             f"replay: pytest --replay {where / 'spec.json'}")
+
+
+def outcomes(check: Check, spec: StackSpec, observed: dict, failures: dict,
+             expected: dict) -> dict[str, dict]:
+    """{api: {"status": exact|tolerance|known|failing, ...}} for the equivalence matrix:
+    a known entry's reference, a tolerance's name and the largest difference within it."""
+    tol = tolerance_for(check.name, spec.compute_dtype)
+    diffs = differences(observed, check.within) if tol is not BITWISE else {}
+    out = {}
+    for api in APIS:
+        if api in failures:
+            out[api] = {"status": "failing"}
+        elif api in expected:
+            out[api] = {"status": "known", "reference": expected[api].reference}
+        elif tol is not BITWISE:
+            out[api] = {"status": "tolerance", "tolerance": f"{tol.check}/{tol.dtype}",
+                        "largest_difference": diffs.get(api, 0.0)}
+        else:
+            out[api] = {"status": "exact"}
+    return out
 
 
 def _is_final_example() -> bool:

@@ -127,6 +127,38 @@ def _plain(value):
     return value
 
 
+def largest_difference(actual, expected) -> float:
+    """The largest absolute difference between the numeric leaves of two observations
+    (0.0 where they hold none); the figure a check within a tolerance reports."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return max((largest_difference(actual[k], v) for k, v in expected.items()
+                    if k in actual), default=0.0)
+    if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
+        return max((largest_difference(a, e) for a, e in zip(actual, expected)), default=0.0)
+    if not (_numeric(expected) and _numeric(np.asarray(actual))):
+        return 0.0
+    a, e = np.asarray(actual).astype(np.float64), expected.astype(np.float64)
+    if a.shape != e.shape or a.size == 0:
+        return 0.0
+    diff = np.where(np.isnan(a) & np.isnan(e), 0.0, np.abs(a - e))
+    return float(np.nanmax(diff)) if diff.size else 0.0
+
+
+def differences(observed: dict, within=None) -> dict:
+    """{api: largest absolute difference} over what `compare_observations` compares."""
+    out = {}
+    for api, obs in observed.items():
+        if ERROR in obs or (not within and ERROR in observed["sequential"]):
+            continue
+        if within:
+            others = within[1:] or [k for k in obs if k != within[0]]
+            out[api] = max((largest_difference(obs[k], obs[within[0]]) for k in others),
+                           default=0.0)
+        else:
+            out[api] = largest_difference(obs, observed["sequential"])
+    return out
+
+
 def compare_observations(observed: dict, within=None, rtol=None, atol=None) -> dict:
     """{api: message} for each API whose observation disagrees.
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from benchmarks.workloads import WORKLOADS
 from equivalence import compat, portable
-from equivalence.artifacts import atomic_directory
+from equivalence.atomic import atomic_directory
 from equivalence.builders import build, build_all
 from equivalence.compat import keras
 from equivalence.data import make_inputs

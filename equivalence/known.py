@@ -202,12 +202,13 @@ KNOWN: tuple[Known, ...] = (
         example=_ONE_DENSE,
     ),
     Known(
-        checks=("export",), apis=("subclassed",), keras_min=(3, 0), keras_max=(99, 0),
+        checks=("export",), apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
         applies=_not_float32_input,
         reference="keras/src/export/saved_model.py (the serving signature's input spec "
                   "comes from the model's call, which autocasts to the compute dtype); "
                   "cf. the autocast entry above",
-        summary="Keras 3: model.export() of a subclassed model writes a serving signature "
+        summary="model.export() (Keras 3; tf.saved_model.save on Keras 2) of a subclassed "
+                "model writes a serving signature "
                 "in the model's float compute dtype, not the dtype of the data it was built "
                 "on: token ids (int32) are refused, and under a mixed policy so are float32 "
                 "inputs (it expects float16/bfloat16), with InvalidArgumentError. "
@@ -228,6 +229,32 @@ KNOWN: tuple[Known, ...] = (
         example=StackSpec(InputSpec("vector", (4,)),
                           (LayerSpec.of("Dropout", rate=0.5, seed=3),
                            LayerSpec.of("Dense", units=2))),
+    ),
+    Known(
+        checks=("weights_checkpoint",), apis=APIS, keras_min=(2, 0), keras_max=(2, 99),
+        applies=_always,
+        reference="documented in Keras 2's Model.load_weights: the TensorFlow format "
+                  "\"loads based on the object-local names of attributes to which layers are "
+                  "assigned\" (tf_keras/src/engine/training.py); HDF5 loads a flat list",
+        summary="Keras 2: a TF-format weights checkpoint (save_weights without .h5) does not "
+                "load between a subclassed model and the same stack as Sequential or "
+                "Functional, either way: their object graphs differ (\"Nothing except the "
+                "root object matched a checkpointed value\"; \"Nothing to load\" without "
+                "weights). Sequential and Functional load each other's; the HDF5 weights "
+                "file loads into every API (weights_file).",
+        example=_ONE_DENSE,
+    ),
+    Known(
+        checks=("config",), apis=("subclassed",), keras_min=(2, 0), keras_max=(2, 99),
+        applies=_always,
+        reference="no upstream issue found; Keras 2 Model.to_json writes the bare class_name "
+                  "(no registered name), and layers.deserialize_from_json returns that str "
+                  "when no class of that name is known",
+        summary="Keras 2: model_from_json(model.to_json()) of a subclassed model registered "
+                "with register_keras_serializable returns the string 'SubclassedStack' "
+                "instead of a model (or an error); get_config/from_config works. Keras 3 "
+                "writes the registered name and rebuilds it.",
+        example=_ONE_DENSE,
     ),
     Known(
         checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0), keras_max=(99, 0),

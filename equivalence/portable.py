@@ -381,15 +381,16 @@ def observe_legacy_h5(model, x):
 
 
 # Weights-only files: .weights.h5 on Keras 3; HDF5 and a TF checkpoint on Keras 2.
-WEIGHT_FILES = (".weights.h5",) if IS_KERAS3 else (".h5", ".ckpt")
+WEIGHT_FILES = (".weights.h5",) if IS_KERAS3 else (".h5",)
+CHECKPOINT_FILES = () if IS_KERAS3 else (".ckpt",)  # Keras 2's TF-format save_weights
 
 
-def observe_weights_file(model, x, fresh):
+def observe_weights_file(model, x, fresh, suffixes=WEIGHT_FILES):
     """This model's weights file loaded into a fresh model of every API (fresh(api) has
     other weights), including its own: each must then hold this model's weights."""
     out = {"source": {"weights": leaf_weights(model), "call": as_array(model(x, training=False))}}
     with scratch_dir() as d:
-        for suffix in WEIGHT_FILES:
+        for suffix in suffixes:
             # A name without .h5 is a TF checkpoint prefix on Keras 2.
             path = os.path.join(d, "weights" + (suffix if suffix != ".ckpt" else ""))
             model.save_weights(path)
@@ -399,6 +400,11 @@ def observe_weights_file(model, x, fresh):
                 out[f"into_{api}{suffix}"] = {"weights": leaf_weights(target),
                                               "call": as_array(target(x, training=False))}
     return out
+
+
+def observe_weights_checkpoint(model, x, fresh):
+    """As observe_weights_file, for Keras 2's TF-format checkpoint (a name without .h5)."""
+    return observe_weights_file(model, x, fresh, suffixes=CHECKPOINT_FILES)
 
 
 def observe_config(model, x):

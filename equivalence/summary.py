@@ -6,24 +6,52 @@ controller, and shards write JSON that `python -m equivalence.summary combine` a
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from equivalence.atomic import write_text
+
+SCHEMA = "keras-parity-equivalence/1"
+STATUSES = ("exact", "tolerance", "known", "failing")  # the matrix's cells, best first
+
+
 def fresh_state() -> dict:
-    return {"stacks": set(), "checks": 0, "discrepancies": 0, "known": 0, "failures": []}
+    return {"stacks": set(), "checks": 0, "discrepancies": 0, "known": 0, "failures": [],
+            "matrix": {}}
 
 
 _STATE = fresh_state()
 
 
-
-def record(spec, check: str, compared: int, failed: int, known: int) -> None:
+def record(spec, check: str, compared: int, failed: int, known: int,
+           outcomes: dict | None = None) -> None:
+    """Count one check on one spec; `outcomes` ({api: {"status": ...}}, from the final
+    example only) feed the check × API matrix."""
     _STATE["stacks"].add(spec.digest)
     _STATE["checks"] += compared
     _STATE["discrepancies"] += failed
     _STATE["known"] += known
+    for api, outcome in (outcomes or {}).items():
+        cell = {outcome["status"]: 1}
+        for key in ("tolerance", "reference"):
+            if key in outcome:
+                cell[key + "s"] = [outcome[key]]
+        if "largest_difference" in outcome:
+            cell["largest_difference"] = outcome["largest_difference"]
+        _add_cell(_STATE["matrix"].setdefault(check, {}).setdefault(api, {}), cell)
+
+
+def _add_cell(cell: dict, part: dict) -> None:
+    """Add counts, keep the largest difference and every tolerance / reference named."""
+    for status in STATUSES:
+        if status in part:
+            cell[status] = cell.get(status, 0) + part[status]
+    if "largest_difference" in part:
+        cell["largest_difference"] = max(cell.get("largest_difference", 0.0),
+                                         part["largest_difference"])
+    for key in ("tolerances", "references"):
+        if key in part:
+            cell[key] = sorted(set(cell.get(key, [])) | set(part[key]))
 
 
 def record_failure(path) -> None:
@@ -34,14 +62,18 @@ def snapshot() -> dict:
     """This process's counts as plain JSON data."""
     return {"stacks": sorted(_STATE["stacks"]), "checks": _STATE["checks"],
             "discrepancies": _STATE["discrepancies"], "known": _STATE["known"],
-            "failures": list(_STATE["failures"])}
+            "failures": list(_STATE["failures"]), "matrix": _STATE["matrix"]}
 
 
 def combine(parts: list[dict], seconds: float | None = None) -> dict:
     """Add up snapshots (workers or shards); a stack counted by two parts counts once."""
     stacks = set()
-    out = {"checks": 0, "discrepancies": 0, "known": 0, "failures": [], "seconds": 0.0}
+    out = {"checks": 0, "discrepancies": 0, "known": 0, "failures": [], "seconds": 0.0,
+           "matrix": {}}
     for part in parts:
+        for check, apis in part.get("matrix", {}).items():
+            for api, cell in apis.items():
+                _add_cell(out["matrix"].setdefault(check, {}).setdefault(api, {}), cell)
         stacks.update(part["stacks"])
         for key in ("checks", "discrepancies", "known"):
             out[key] += part[key]
@@ -68,11 +100,7 @@ def line(total: dict) -> str:
 
 def write_json(total: dict, path: Path) -> None:
     """Write atomically: a killed run never leaves a half-written summary."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(total, fh, indent=1)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(total, indent=1))
 
 
 def _load(path: Path) -> dict:

@@ -28,4 +28,7 @@ def test_known_discrepancy_still_reproduces(entry, check, api):
     mode = TRAINING_MODE if check_.trains else DEFAULT_MODE
     observed = observe(check_, entry.example, mode)[0]
     problems = compare(check_, entry.example, observed)
+    if not entry.in_range() and known.lookup(check, api, entry.example):
+        pytest.skip("outside this entry's range, but its example shows another entry that "
+                    "is in range here")
     assert api not in problems, problems.get(api)

@@ -1,7 +1,9 @@
 """Saving and loading: every API keeps everything through every format, and weights files
 move between every ordered pair of APIs."""
+import pytest
 from hypothesis import given
 
+from equivalence import compat
 from equivalence.checks import verify
 from equivalence.strategies import share, stacks
 
@@ -20,6 +22,14 @@ def test_keras_file_round_trip(spec):
 @given(spec=stacks())
 def test_weights_file_loads_into_every_api(spec):
     verify("weights_file", spec)
+
+
+@pytest.mark.skipif(compat.IS_KERAS3, reason="Keras 3's save_weights writes .weights.h5 "
+                    "only; TF-format checkpoints are Keras 2's")
+@half
+@given(spec=stacks())
+def test_weights_checkpoint_loads_into_every_api(spec):
+    verify("weights_checkpoint", spec)
 
 
 @half

@@ -1,0 +1,120 @@
+"""The nightly history: one row per night × version × benchmark, appended to a CSV.
+
+A night's value of a benchmark is the median of its per-process medians. An alert is a
+change that is both past the threshold (against the median of the last WINDOW nights) and
+far outside their spread: a robust z-score (median and MAD) beyond Z_LIMIT. Nights of one
+TF version are compared only with nights of the same version. Fewer than MIN_NIGHTS
+earlier nights give no alert (the spread is not known yet).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.report import render, stats, tables
+from benchmarks.report.inputs import BadInput, Results
+from equivalence.atomic import write_text
+
+WINDOW = 14
+Z_LIMIT = 3.5  # Iglewicz & Hoaglin's cut-off for the modified z-score
+MIN_NIGHTS = 5
+COLUMNS = ["night", "version", "benchmark", "kind", "workload", "op", "batch", "jit",
+           "device", "api", "median_s", "processes", "revision"]
+
+
+def read(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    try:
+        frame = pd.read_csv(path, dtype={"night": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        raise BadInput(f"{path}: not a nightly history CSV (unreadable)") from None
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise BadInput(f"{path}: not a nightly history CSV (no column {missing[0]!r})")
+    return frame[COLUMNS]
+
+
+def tonight(results: Results, night: str) -> pd.DataFrame:
+    groups = tables.per_process(results.benchmarks)
+    rows = []
+    revisions = results.benchmarks.groupby("version")["revision"].first().to_dict()
+    for r in groups.itertuples():
+        row = {k: getattr(r, k) for k in ("version", "kind", "workload", "op", "batch",
+                                          "jit", "device", "api")}
+        rows.append({"night": night, "benchmark": tables.benchmark_name(row), **row,
+                     "median_s": float(np.median(r.medians)), "processes": len(r.medians),
+                     "revision": revisions.get(r.version, "unknown")})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def alerts(past: pd.DataFrame, now: pd.DataFrame, threshold: float, window: int,
+           z_limit: float) -> pd.DataFrame:
+    """Tonight's benchmarks whose change is past the threshold and |robust z| > z_limit."""
+    rows = []
+    for r in now.itertuples():
+        earlier = past[(past["version"] == r.version) & (past["benchmark"] == r.benchmark)]
+        earlier = earlier.sort_values("night")["median_s"].to_numpy()[-window:]
+        if len(earlier) < MIN_NIGHTS:
+            continue
+        ratio = r.median_s / float(np.median(earlier))
+        z = stats.robust_z(earlier, r.median_s)
+        if abs(math.log(ratio)) > math.log(1 + threshold) and abs(z) > z_limit:
+            rows.append({"night": r.night, "version": r.version, "benchmark": r.benchmark,
+                         "ratio": ratio, "z": z, "nights": len(earlier),
+                         "direction": "slower" if ratio > 1 else "faster"})
+    return pd.DataFrame(rows, columns=["night", "version", "benchmark", "ratio", "z",
+                                       "nights", "direction"])
+
+
+class Night:
+    """Tonight's results against the history: validated at construction, saved last."""
+
+    def __init__(self, results: Results, path: Path, night: str | None, threshold: float,
+                 window: int, z_limit: float):
+        if results.benchmarks.empty:
+            raise BadInput("nightly needs benchmark results (pytest-benchmark JSON)")
+        self.path, self.results = path, results
+        self.past = read(path)
+        stamp = results.benchmarks["datetime"].max()
+        self.night = night or (str(stamp)[:10] if stamp else "unknown")
+        self.now = tonight(results, self.night)
+        clash = self.past[(self.past["night"] == self.night)
+                          & self.past["version"].isin(self.now["version"])]
+        if not clash.empty:
+            raise BadInput(f"{path}: night {self.night} of {clash['version'].iloc[0]} is "
+                           f"already in the history (give another --night)")
+        self.threshold, self.window, self.z_limit = threshold, window, z_limit
+        self.alerts = alerts(self.past, self.now, threshold, window, z_limit)
+
+    @property
+    def alerts_found(self) -> bool:
+        return not self.alerts.empty
+
+    def document(self):
+        from benchmarks.report.__main__ import summary_document
+
+        doc, files, frames = summary_document(self.results)
+        doc.title = f"keras-parity nightly {self.night}"
+        doc.heading(f"Alerts ({len(self.alerts)})")
+        doc.text(f"A change past ±{self.threshold:.0%} against the median of the last "
+                 f"{self.window} nights of the same version and with a robust z-score beyond "
+                 f"{self.z_limit:g} (median and MAD of those nights); {MIN_NIGHTS} earlier "
+                 f"nights at least. History: {self.path} ({self.past['night'].nunique()} "
+                 f"earlier nights).")
+        doc.table(self.alerts.round(3))
+        combined = pd.concat([self.past, self.now], ignore_index=True)
+        if combined["night"].nunique() > 1:
+            doc.figure("trends", render.plot_trends(combined, self.alerts))
+        frames["history"] = combined
+        frames["alerts"] = self.alerts
+        return doc, files, frames
+
+    def save(self) -> None:
+        """Append tonight's rows: the whole file is rewritten under a temporary name and
+        renamed, so a killed run leaves the old history intact."""
+        write_text(self.path, pd.concat([self.past, self.now], ignore_index=True)
+                   .to_csv(index=False))

@@ -1,0 +1,137 @@
+"""What the report reads: pytest-benchmark JSON, equivalence summaries, corpus matrices.
+
+Every input is checked before anything is written; a problem is a `BadInput` with one line
+that names the file. A directory is searched recursively for `*.json`; inside a directory,
+the suite's other JSON files (failure specs, corpus manifests, a report's own outputs) are
+passed over, anything else that is not one of the three kinds is bad input.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.metadata import SCHEMA_VERSION
+
+EQUIVALENCE_SCHEMA = "keras-parity-equivalence/1"
+CORPUS_SCHEMA = "keras-parity-corpus/1"
+# JSON a results tree holds that is not a result: failure artifacts, corpus manifests, the
+# report's own outputs.
+_PASSED_OVER = {"spec.json", "blueprint.json", "manifest.json", "comparison.json",
+                "benchmark-action.json", "alerts.json"}
+_KINDS = {"test_op": "op", "test_floor": "floor", "test_floor_fit": "floor",
+          "test_cold_start": "cold", "test_memory_predict": "memory"}
+KEY = ["kind", "workload", "op", "batch", "jit", "device", "api"]  # one benchmark
+
+
+class BadInput(Exception):
+    """One line for the user; the command exits 2 and writes nothing."""
+
+
+@dataclass
+class Results:
+    benchmarks: pd.DataFrame  # one row per benchmark per process
+    equivalence: list[dict] = field(default_factory=list)
+    corpus: list[dict] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def json_files(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """[(file, named explicitly)] for every path; a missing path is bad input."""
+    found = []
+    for path in paths:
+        if path.is_file():
+            found.append((path, True))
+        elif path.is_dir():
+            found += [(p, False) for p in sorted(path.rglob("*.json"))
+                      if p.name not in _PASSED_OVER and "failures" not in p.parts]
+        else:
+            raise BadInput(f"{path}: no such file or directory")
+    return found
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadInput(f"{path}: not valid JSON (truncated?)") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def kind_of(data) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("benchmarks"), list) and "machine_info" in data:
+        return "benchmarks"
+    schema = data.get("schema")
+    if isinstance(schema, str) and schema.startswith("keras-parity-equivalence/"):
+        return "equivalence"
+    if isinstance(schema, str) and schema.startswith("keras-parity-corpus/"):
+        return "corpus"
+    return None
+
+
+def benchmark_rows(path: Path, data: dict) -> list[dict]:
+    """One row per benchmark of one process (one pytest-benchmark JSON file)."""
+    rows = []
+    for bench in data["benchmarks"]:
+        try:
+            info, stats = bench["extra_info"], bench["stats"]
+            schema = info.get("schema_version")
+            if schema != SCHEMA_VERSION:
+                raise BadInput(f"{path}: results of schema version {schema}; this report "
+                               f"reads version {SCHEMA_VERSION}")
+            rows.append({
+                "file": str(path), "process": f"{path}#{data.get('datetime', '')}",
+                "tf": info["tf_version"], "keras": info["keras_version"],
+                "version": f"tf{info['tf_version']}-keras{info['keras_version']}",
+                "kind": _KINDS.get(bench["name"].split("[")[0], "op"),
+                "workload": info["workload"], "op": info["op"], "batch": int(info["batch"]),
+                "jit": bool(info["jit_compile"]), "device": info["device"],
+                "api": info["api"], "median": float(stats["median"]),
+                "q1": float(stats["q1"]), "q3": float(stats["q3"]),
+                "rounds": int(stats["rounds"]),
+                "host_peak_bytes": info.get("host_peak_bytes"),
+                "gpu_peak_bytes": info.get("gpu_peak_bytes"),
+                "revision": info.get("git_revision", "unknown"),
+                "datetime": data.get("datetime", ""),
+            })
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise BadInput(f"{path}: pytest-benchmark JSON, but not written by keras-parity "
+                           f"(a benchmark lacks its extra_info or stats)") from None
+    return rows
+
+
+def collect(paths: list[Path]) -> Results:
+    """Read and check every input; raise BadInput on the first problem."""
+    rows, equivalence, corpus, files = [], [], [], []
+    for path, explicit in json_files(paths):
+        data = _read_json(path)
+        kind = kind_of(data)
+        if kind is None:
+            raise BadInput(f"{path}: not pytest-benchmark JSON, an equivalence summary or a "
+                           f"corpus matrix")
+        files.append(path)
+        if kind == "benchmarks":
+            rows += benchmark_rows(path, data)
+        elif kind == "equivalence":
+            _expect_schema(path, data, EQUIVALENCE_SCHEMA, ("versions", "matrix"))
+            equivalence.append({**data, "file": str(path)})
+        else:
+            _expect_schema(path, data, CORPUS_SCHEMA, ("reader", "rows"))
+            corpus.append({**data, "file": str(path)})
+    if not files:
+        raise BadInput(f"{', '.join(map(str, paths))}: no result files found")
+    frame = pd.DataFrame(rows, columns=None if rows else ["file", *KEY, "median"])
+    return Results(frame, equivalence, corpus, files)
+
+
+def _expect_schema(path: Path, data: dict, schema: str, keys: tuple) -> None:
+    if data["schema"] != schema:
+        raise BadInput(f"{path}: schema {data['schema']!r}; this report reads {schema!r}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise BadInput(f"{path}: {schema} file without {', '.join(missing)}")

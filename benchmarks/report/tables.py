@@ -1,0 +1,214 @@
+"""The report's tables, as pandas frames: one function a section.
+
+Times are per-process medians (seconds in, milliseconds out); every interval is over
+processes (see stats). Versions sort by TF then Keras version.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.report import stats
+from benchmarks.report.inputs import KEY
+
+APIS = ["sequential", "functional", "subclassed"]
+TIMED_KINDS = ("op", "floor", "cold")  # memory benchmarks time one untimed-style round
+
+
+def version_key(version: str) -> tuple:
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def versions(frame: pd.DataFrame) -> list[str]:
+    return sorted(frame["version"].unique(), key=version_key)
+
+
+def case_of(row) -> str:
+    return f"{row['op']}-b{row['batch']}-jit{int(row['jit'])}"
+
+
+def benchmark_name(row) -> str:
+    """A stable, readable name: workload/case/device/api."""
+    return f"{row['workload']}/{case_of(row)}/{row['device']}/{row['api']}"
+
+
+def per_process(frame: pd.DataFrame) -> pd.DataFrame:
+    """version + KEY -> the list of per-process medians (seconds)."""
+    timed = frame[frame["kind"].isin(TIMED_KINDS)]
+    return (timed.groupby(["version", *KEY], sort=True)["median"].apply(list)
+            .rename("medians").reset_index())
+
+
+def api_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each API's time per version × workload × case × device, with a 95% interval over
+    processes, and its ratio to Sequential with a bootstrap interval."""
+    groups = per_process(frame[frame["kind"] == "op"])
+    rows = []
+    for (version, workload, op, batch, jit, device), part in groups.groupby(
+            ["version", "workload", "op", "batch", "jit", "device"]):
+        by_api = dict(zip(part["api"], part["medians"]))
+        for api in [a for a in APIS if a in by_api]:
+            mid, low, high = stats.median_interval(by_api[api])
+            row = {"version": version, "device": device, "workload": workload,
+                   "case": case_of({"op": op, "batch": batch, "jit": jit}), "api": api,
+                   "ms": mid * 1e3, "low_ms": low * 1e3, "high_ms": high * 1e3,
+                   "processes": len(by_api[api])}
+            if "sequential" in by_api:
+                ratio, r_low, r_high = stats.ratio_interval(by_api["sequential"], by_api[api])
+                row.update(ratio=ratio, ratio_low=r_low, ratio_high=r_high)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# What the plain tf.function floor measures the same work as: (op, batch, jit) -> floor op.
+FLOOR_OF = {("call", 1, False): "floor", ("call", 32, False): "floor",
+            ("predict_on_batch", 1, False): "floor", ("predict_on_batch", 32, False): "floor",
+            ("fit", 32, False): "floor_fit"}
+
+
+def floor_overhead(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each API's time over the plain tf.function floor of the same math: × and ms."""
+    groups = per_process(frame[frame["kind"].isin(["op", "floor"])])
+    med = {tuple(r[["version", "workload", "op", "batch", "jit", "device", "api"]]):
+           float(np.median(r["medians"])) for _, r in groups.iterrows()}
+    rows = []
+    for (version, workload, op, batch, jit, device, api), ms in med.items():
+        floor_op = FLOOR_OF.get((op, batch, bool(jit)))
+        floor = med.get((version, workload, floor_op, batch, False, device, "floor"))
+        if api == "floor" or floor is None:
+            continue
+        rows.append({"version": version, "device": device, "workload": workload,
+                     "case": case_of({"op": op, "batch": batch, "jit": jit}), "api": api,
+                     "ms": ms * 1e3, "floor_ms": floor * 1e3, "overhead_x": ms / floor,
+                     "overhead_ms": (ms - floor) * 1e3})
+    return pd.DataFrame(rows)
+
+
+def cold_start(frame: pd.DataFrame) -> pd.DataFrame:
+    """build / first_predict / first_fit on a fresh model: ms per version × workload × API."""
+    cold = frame[frame["kind"] == "cold"]
+    if cold.empty:
+        return pd.DataFrame()
+    table = cold.pivot_table(index=["version", "device", "workload", "op"], columns="api",
+                             values="median", aggfunc="median") * 1e3
+    table = table[[a for a in APIS if a in table]].reset_index()
+    table.columns.name = None
+    return table
+
+
+def memory(frame: pd.DataFrame) -> pd.DataFrame:
+    """Peak memory of a predict over the data set: MiB (median over processes)."""
+    mem = frame[frame["kind"] == "memory"]
+    if mem.empty:
+        return pd.DataFrame()
+    out = []
+    for column, label in (("host_peak_bytes", "host MiB"), ("gpu_peak_bytes", "GPU MiB")):
+        values = pd.to_numeric(mem[column], errors="coerce")
+        if values.notna().any():
+            table = mem.assign(v=values / 2**20).pivot_table(
+                index=["version", "device", "workload"], columns="api", values="v",
+                aggfunc="median")
+            out.append(table[[a for a in APIS if a in table]].assign(measure=label))
+    if not out:
+        return pd.DataFrame()
+    table = pd.concat(out).reset_index()
+    table.columns.name = None
+    return table
+
+
+# --- equivalence and corpus matrices -------------------------------------------------------
+
+_REFERENCE = re.compile(r"[\w.-]+/[\w.-]+#\d+")
+
+
+def short_reference(text: str) -> str:
+    """An upstream reference as `owner/repo#N` where it names one, else its first words."""
+    found = _REFERENCE.search(text)
+    return found.group(0) if found else " ".join(text.split()[:4]) + " …"
+
+
+def equivalence_cell(cell: dict) -> str:
+    """'exact ×12', 'within predict_vs_call/float32 (max 2.4e-07) ×6', 'known: ref ×3',
+    'FAILING ×1' — joined, worst first."""
+    parts = []
+    if cell.get("failing"):
+        parts.append(f"FAILING ×{cell['failing']}")
+    if cell.get("known"):
+        refs = ", ".join(sorted({short_reference(r) for r in cell.get("references", [])}))
+        parts.append(f"known ({refs}) ×{cell['known']}")
+    if cell.get("tolerance"):
+        names = ", ".join(cell.get("tolerances", []))
+        parts.append(f"within {names} (max {cell.get('largest_difference', 0.0):.2g}) "
+                     f"×{cell['tolerance']}")
+    if cell.get("exact"):
+        parts.append(f"exact ×{cell['exact']}")
+    return "; ".join(parts) or "—"
+
+
+def equivalence_matrix(summaries: list[dict]) -> dict[str, pd.DataFrame]:
+    """{version label: check × API frame of cells}, summaries of one version added up."""
+    from equivalence.summary import _add_cell
+
+    by_version: dict[str, dict] = {}
+    for summary in summaries:
+        v = summary["versions"]
+        label = f"tf{v['tf']}-keras{v['keras']}"
+        matrix = by_version.setdefault(label, {})
+        for check, apis in summary["matrix"].items():
+            for api, cell in apis.items():
+                _add_cell(matrix.setdefault(check, {}).setdefault(api, {}), cell)
+    out = {}
+    for label in sorted(by_version, key=version_key):
+        matrix = by_version[label]
+        out[label] = pd.DataFrame(
+            [{"check": check, **{api: equivalence_cell(matrix[check].get(api, {}))
+                                 for api in APIS}} for check in sorted(matrix)])
+    return out
+
+
+CORPUS_STATUSES = ["exact", "close", "differs", "fails", "not written"]
+
+
+def corpus_matrix(matrices: list[dict]) -> pd.DataFrame:
+    """written by × read by rows, one column per format: counts of each status.
+    A later matrix file of the same reader replaces an earlier one's rows."""
+    rows = pd.DataFrame([r for m in matrices for r in m["rows"]])
+    if rows.empty:
+        return rows
+    rows = rows.drop_duplicates(["written_by", "read_by", "stack", "api", "format"],
+                                keep="last")
+    counts = rows.groupby(["written_by", "read_by", "format"])["status"].apply(
+        lambda s: "; ".join(f"{n} {status}" for status in CORPUS_STATUSES
+                            if (n := int((s == status).sum()))))
+    table = counts.unstack("format").fillna("—").reset_index()
+    table.columns.name = None
+    order = sorted(range(len(table)), key=lambda i: (version_key(table["written_by"][i]),
+                                                     version_key(table["read_by"][i])))
+    return table.iloc[order].reset_index(drop=True)
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
+            alpha: float = stats.ALPHA) -> pd.DataFrame:
+    """One row per benchmark both sides measured: medians, ratio, interval, p, verdict."""
+    b = per_process(baseline).groupby(KEY)["medians"].sum()
+    c = per_process(candidate).groupby(KEY)["medians"].sum()
+    rows = []
+    for key in sorted(set(b.index) & set(c.index), key=str):
+        row = dict(zip(KEY, key))
+        judged = stats.judge(b[key], c[key], threshold, alpha)
+        rows.append({"benchmark": benchmark_name(row), **row,
+                     "baseline_ms": float(np.median(b[key])) * 1e3,
+                     "candidate_ms": float(np.median(c[key])) * 1e3,
+                     **judged, "label": stats.label(judged)})
+    return pd.DataFrame(rows)
+
+
+def geometric_mean_row(table: pd.DataFrame) -> dict:
+    ratio = stats.geometric_mean(table["ratio"])
+    return {"benchmark": f"geometric mean ({len(table)} benchmarks)", "ratio": ratio,
+            "label": f"{ratio:.3f}x" if math.isfinite(ratio) else "—"}

@@ -1,0 +1,232 @@
+"""The report command on real result files: A/A calls nothing, a planted 10% slowdown is
+called by the statistics, bad input exits 2 with one line, the HTML renders in a browser.
+
+results/examples/aa/ holds 10 processes of one subset measured on this machine with
+`python -m benchmarks.run --processes 10 --out results/examples/aa -- -k ...` (see the
+README): the same code measured again and again. Odd and even processes ran interleaved,
+so splitting them gives two samples of the same code under the same conditions.
+"""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.report import stats
+from benchmarks.report.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+AA = ROOT / "results" / "examples" / "aa"
+FILES = sorted(AA.glob("current-p*.json"), key=lambda p: int(p.stem.split("-p")[1]))
+PLANTED_API = "subclassed"
+
+
+def _split(tmp_path, count=5, plant=None):
+    """Odd processes as baseline, even ones as candidate (first `count` of each);
+    `plant` multiplies one API's timings in the candidate."""
+    base, cand = tmp_path / "baseline", tmp_path / "candidate"
+    base.mkdir(), cand.mkdir()
+    for i, path in enumerate(FILES):
+        side = base if i % 2 == 0 else cand
+        if len(list(side.iterdir())) >= count:
+            continue
+        data = json.loads(path.read_text())
+        if plant and side is cand:
+            for bench in data["benchmarks"]:
+                if bench["extra_info"]["api"] == PLANTED_API:
+                    for key in ("median", "q1", "q3", "min", "max", "mean"):
+                        bench["stats"][key] *= plant
+        (side / path.name).write_text(json.dumps(data))
+    return base, cand
+
+
+def _compare(tmp_path, base, cand, *extra):
+    out = tmp_path / "out"
+    code = main(["compare", str(base), str(cand), "--out", str(out), *extra])
+    return code, json.loads((out / "comparison.json").read_text())
+
+
+needs_examples = pytest.mark.skipif(len(FILES) < 10, reason="results/examples/aa/ holds "
+                                    "the 10 example processes; regenerate it (README)")
+
+
+@needs_examples
+def test_a_a_comparison_calls_nothing(tmp_path, capsys):
+    base, cand = _split(tmp_path)
+    code, result = _compare(tmp_path, base, cand, "--fail-on-regression")
+    assert code == 0
+    verdicts = {row["verdict"] for row in result["rows"]}
+    assert verdicts <= {"no change", "unstable"}, result["counts"]
+    assert result["counts"].get("no change", 0) > 0  # the rule was applied, not skipped
+    assert 0.9 < result["geometric_mean"] < 1.1
+
+
+@needs_examples
+def test_planted_slowdown_in_one_api_is_called_by_the_statistics(tmp_path, capsys):
+    base, cand = _split(tmp_path, plant=1.10)
+    code, result = _compare(tmp_path, base, cand, "--fail-on-regression")
+    rows = result["rows"]
+    planted = [r for r in rows if r["api"] == PLANTED_API]
+    others = [r for r in rows if r["api"] != PLANTED_API]
+    called = [r for r in planted if r["verdict"] == "regression"]
+    assert code == 1 and called, result["counts"]
+    for row in called:  # called with the statistics: significant, interval above 1
+        assert row["p"] < stats.ALPHA and row["low"] > 1.0 and row["ratio"] > 1.1 - 1e-9
+    # every planted benchmark is called unless it is marked unstable, never "no change"
+    assert {r["verdict"] for r in planted} <= {"regression", "unstable"}
+    assert not [r for r in others if r["verdict"] in ("regression", "improvement")]
+    assert "10% threshold" not in "".join(r["why"] for r in called)
+
+
+@needs_examples
+def test_the_ratio_alone_does_not_call_a_change(tmp_path, capsys):
+    # The same plant with 3 processes a side: ratios of 1.1 but Mann-Whitney cannot reach
+    # p < 0.05, so everything is marked unstable and nothing fails.
+    base, cand = _split(tmp_path, count=3, plant=1.10)
+    code, result = _compare(tmp_path, base, cand, "--fail-on-regression")
+    assert code == 0
+    assert {r["verdict"] for r in result["rows"]} == {"unstable"}
+    assert all("too few processes" in r["why"] for r in result["rows"])
+    out = capsys.readouterr().out
+    assert "1.10x?" in out and "geometric mean" in out
+
+
+@needs_examples
+def test_summary_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["summary", str(AA), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"report.md", "report.html", "benchmarks.csv", "api_times.csv",
+            "benchmark-action.json", "api_ratios.png"} <= names
+    action = json.loads((out / "benchmark-action.json").read_text())
+    assert action and all({"name", "unit", "value"} <= set(a) for a in action)
+    markdown = capsys.readouterr().out
+    assert markdown == (out / "report.md").read_text() + "\n"
+    assert "Overhead over the plain tf.function floor" in markdown
+    assert "Cold start" in markdown and "Peak memory" in markdown
+
+
+@needs_examples
+def test_html_report_renders_in_a_headless_browser(tmp_path, capsys):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); .ci/run "
+                    "installs it")
+    out = tmp_path / "report"
+    assert main(["summary", str(AA), "--out", str(out)]) == 0
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+         "--dump-dom", (out / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    images = (out / "report.html").read_text().count("<img ")
+    assert images >= 1
+    assert f'data-images-rendered="{images}/{images}"' in dom, dom[:300]
+    tables = (out / "report.html").read_text().count("<table")
+    assert f'data-tables="{tables}"' in dom and tables >= 3
+    assert "mlp_small" in dom
+
+
+# --- bad input: one line, exit 2, nothing written -------------------------------------------
+
+def _benchmark_file(path: Path, schema=1, workload="mlp_small"):
+    bench = {"name": "test_op[x]", "extra_info": {
+        "schema_version": schema, "tf_version": "2.21.0", "keras_version": "3.13.2",
+        "workload": workload, "op": "call", "batch": 1, "jit_compile": False, "device": "cpu",
+        "api": "sequential"}, "stats": {"median": 1.0, "q1": 1.0, "q3": 1.0, "rounds": 5}}
+    path.write_text(json.dumps({"machine_info": {}, "benchmarks": [bench], "version": "5"}))
+    return path
+
+
+def _bad(tmp_path, name):
+    good = _benchmark_file(tmp_path / "good.json")
+    bad = tmp_path / "bad.json"
+    if name == "missing path":
+        return ["summary", str(tmp_path / "nowhere")]
+    if name == "not pytest-benchmark JSON":
+        bad.write_text(json.dumps({"hello": "world"}))
+    elif name == "truncated JSON":
+        bad.write_text(good.read_text()[:60])
+    elif name == "mixed schema versions":
+        _benchmark_file(bad, schema=2)
+    elif name == "nothing in common":
+        _benchmark_file(bad, workload="lstm")
+        return ["compare", str(good), str(bad)]
+    elif name == "bad threshold":
+        return ["compare", str(good), str(good), "--threshold", "-5"]
+    elif name == "unknown option":
+        return ["summary", str(good), "--colour"]
+    return ["summary", str(good), str(bad)]
+
+
+@pytest.mark.parametrize("name", ["missing path", "not pytest-benchmark JSON",
+                                  "truncated JSON", "mixed schema versions",
+                                  "nothing in common", "bad threshold", "unknown option"])
+def test_bad_input_is_one_line_and_exit_2_and_writes_nothing(tmp_path, capsys, name):
+    out = tmp_path / "out"
+    out.mkdir()  # an empty --out directory: must stay empty
+    code = main(_bad(tmp_path, name) + ["--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert not list(out.iterdir())
+
+
+def test_an_existing_report_is_never_overwritten(tmp_path, capsys):
+    good = _benchmark_file(tmp_path / "good.json")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("yesterday")
+    assert main(["summary", str(good), "--out", str(out)]) == 2
+    assert (out / "report.md").read_text() == "yesterday"
+    assert "refusing to overwrite" in capsys.readouterr().err
+
+
+def test_command_line_exit_code_and_single_line(tmp_path):
+    """Through the interpreter, as CI calls it: no traceback on bad input."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.report", "compare",
+                           str(tmp_path / "a"), str(tmp_path / "b")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+# --- nightly history ------------------------------------------------------------------------
+
+@needs_examples
+def test_nightly_alerts_only_on_a_change_far_outside_the_recent_nights(tmp_path, capsys):
+    history = tmp_path / "history.csv"
+    for night, path in enumerate(FILES[:8], 1):  # eight ordinary nights, one process each
+        night_dir = tmp_path / f"night{night}"
+        night_dir.mkdir()
+        shutil.copy(path, night_dir)
+        assert main(["nightly", str(night_dir), "--history", str(history),
+                     "--night", f"2026-11-{night:02d}", "--fail-on-alert"]) == 0
+    base, slow = _split(tmp_path, count=1, plant=1.5)  # a 50% slowdown of one API tonight
+    out = tmp_path / "tonight"
+    code = main(["nightly", str(slow), "--history", str(history), "--night", "2026-11-09",
+                 "--fail-on-alert", "--out", str(out)])
+    alerts = json.loads(json.dumps(
+        __import__("pandas").read_csv(out / "alerts.csv").to_dict("records")))
+    assert code == 1 and alerts
+    assert all(f"/{PLANTED_API}" in a["benchmark"] and a["ratio"] > 1.1 for a in alerts)
+    assert (out / "trends.png").exists()
+    rows = history.read_text().splitlines()
+    assert sum("2026-11-09" in r for r in rows) > 0
+    # the same night again is bad input: exit 2, the history unchanged
+    before = history.read_text()
+    assert main(["nightly", str(slow), "--history", str(history), "--night",
+                 "2026-11-09"]) == 2
+    assert history.read_text() == before
+
+
+def test_robust_z_and_labels():
+    assert stats.robust_z([1.0, 1.0, 1.0], 1.0) == 0.0
+    assert stats.robust_z([1.0, 1.1, 0.9, 1.0, 1.05], 2.0) > 10
+    unstable = stats.judge([1.0, 1.1, 0.9], [2.0, 2.1, 1.9], 0.1)
+    assert unstable["verdict"] == "unstable" and stats.label(unstable) == "2.00x?"
+    called = stats.judge([1.0, 1.01, 0.99, 1.0, 1.02], [1.2, 1.21, 1.19, 1.2, 1.22], 0.1)
+    assert called["verdict"] == "regression" and stats.label(called) == "1.20x"
+    small = stats.judge([1.0, 1.01, 0.99, 1.0, 1.02], [1.03, 1.04, 1.02, 1.03, 1.05], 0.1)
+    assert small["verdict"] == "no change" and stats.label(small) == "~1.03x"
+    assert small["p"] < stats.ALPHA  # significant, but below the threshold: not a change
