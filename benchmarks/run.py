@@ -4,8 +4,9 @@
 
 Timings vary more between processes than inside one on a shared machine, so the process is
 the unit of replication: N processes per environment, run A B A B … so that two TF versions
-are measured under the same conditions. Each writes DIR/<env>-p<i>.json (pytest-benchmark
-JSON); existing files are never overwritten.
+are measured under the same conditions. Each writes DIR/<env>/p<i>.json (pytest-benchmark
+JSON), so `python -m benchmarks.report compare DIR/<env A> DIR/<env B>` compares them;
+existing files are never overwritten.
 """
 from __future__ import annotations
 
@@ -77,12 +78,13 @@ def run(argv: list[str]) -> int:
     args, extra = parse(argv)
     envs = [e for e in args.envs.split(",") if e]
     plan = schedule(args.processes, envs)
-    outputs = [args.out / f"{env}-p{i}.json" for env, i in plan]
+    outputs = [args.out / env / f"p{i}.json" for env, i in plan]
     clash = [str(p) for p in outputs if p.exists()]
     if clash:
         raise UsageError(f"refusing to overwrite {clash[0]} (choose a new --out)")
     commands = [command(env, out, extra) for (env, _), out in zip(plan, outputs)]
-    args.out.mkdir(parents=True, exist_ok=True)
+    for env in envs:
+        (args.out / env).mkdir(parents=True, exist_ok=True)
     failed = 0
     for k, ((env, i), cmd, out) in enumerate(zip(plan, commands, outputs), 1):
         start = time.perf_counter()

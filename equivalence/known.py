@@ -82,6 +82,10 @@ def _nested(api: str) -> Callable[[StackSpec], bool]:
                             for layer in spec.layers)
 
 
+def _any_nested(spec: StackSpec) -> bool:
+    return any(layer.kind == "Nested" for layer in spec.layers)
+
+
 def _mixed(spec: StackSpec) -> bool:
     return spec.policy != "float32"
 
@@ -217,11 +221,13 @@ KNOWN: tuple[Known, ...] = (
                           policy="mixed_float16"),
     ),
     Known(
-        checks=("resume",), apis=APIS, keras_min=(3, 0), keras_max=(99, 0),
+        checks=("resume",), apis=APIS, keras_min=(2, 0), keras_max=(99, 0),
         applies=_seeded_noise,
         reference="keras-team/keras#19796 (Dropout's seed_generator_state is not restored "
-                  "by save/load)",
-        summary="Keras 3: a seeded noise layer (Dropout, GaussianNoise, ...) keeps its random "
+                  "by save/load); Keras 2: the layer's tf.random.Generator state is not saved "
+                  "in the .keras file either",
+        summary="Keras 3 (and Keras 2 alike): a seeded noise layer (Dropout, GaussianNoise, "
+                "...) keeps its random "
                 "stream in a SeedGenerator state variable that the .keras file does not "
                 "restore: the loaded layer restarts the stream from its seed, so training "
                 "resumed from a checkpoint draws other masks than training without the "
@@ -285,6 +291,34 @@ KNOWN: tuple[Known, ...] = (
                           (LayerSpec.of("Nested", api="subclassed",
                                         layers=(LayerSpec.of("Dense", units=1),)),
                            LayerSpec.of("Dense", units=1)), policy="mixed_bfloat16"),
+    ),
+    Known(
+        checks=("legacy_h5",), apis=("functional",), keras_min=(2, 0), keras_max=(2, 99),
+        applies=_any_nested,
+        reference="no upstream issue found; tf_keras/src/saving/legacy/hdf5_format.py (the "
+                  "loaded nested model is re-serialized with the current serializer)",
+        summary="Keras 2: a Functional model holding a nested model does not round-trip its "
+                "config through a legacy .h5 file: the nested model's layer configs gain "
+                "'module' and 'build_config' keys they did not have. Outputs and weights "
+                "agree; code comparing configs sees a change.",
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("Nested", api="same",
+                                        layers=(LayerSpec.of("LeakyReLU"),)),)),
+    ),
+    Known(
+        checks=("legacy_h5",), apis=("sequential",), keras_min=(2, 0), keras_max=(2, 99),
+        applies=_nested("subclassed"),
+        reference="tf_keras/src/saving/legacy/save.py save_model (documented: HDF5 needs "
+                  "Functional or Sequential models, and get_config of every layer)",
+        summary="Keras 2: model.save('*.h5') of a Sequential model holding a nested "
+                "subclassed model raises NotImplementedError (\"...is not serializable. "
+                "Consider saving to the Tensorflow SavedModel format\"), although that "
+                "subclassed model implements get_config; the Functional model holding it "
+                "saves.",
+        example=StackSpec(InputSpec("vector", (2,)),
+                          (LayerSpec.of("Nested", api="subclassed",
+                                        layers=(LayerSpec.of("Dense", units=1),)),
+                           LayerSpec.of("Dense", units=1))),
     ),
 )
 

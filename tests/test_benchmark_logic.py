@@ -95,8 +95,8 @@ def test_runner_writes_one_json_per_process_and_never_overwrites(tmp_path):
     argv = ["--processes", "2", "--out", str(tmp_path), "--",
             "benchmarks", "-k", "mlp_small and floor-b1", "--benchmark-max-time=0.05"]
     assert run.main(argv) == 0
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["current-p1.json", "current-p2.json"]
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json"))
+    assert files == ["current/p1.json", "current/p2.json"]
     data = json.loads((tmp_path / files[0]).read_text())
     assert data["benchmarks"][0]["extra_info"]["workload"] == "mlp_small"
     assert run.main(argv) == 2  # the same --out again: refused, nothing overwritten

@@ -2,7 +2,8 @@
 called by the statistics, bad input exits 2 with one line, the HTML renders in a browser.
 
 results/examples/aa/ holds 10 processes of one subset measured on this machine with
-`python -m benchmarks.run --processes 10 --out results/examples/aa -- -k ...` (see the
+`python -m benchmarks.run --processes 10 --out results/examples/aa -- -k ...`,
+files current/p1.json … p10.json (see the
 README): the same code measured again and again. Odd and even processes ran interleaved,
 so splitting them gives two samples of the same code under the same conditions.
 """
@@ -19,7 +20,7 @@ from benchmarks.report.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 AA = ROOT / "results" / "examples" / "aa"
-FILES = sorted(AA.glob("current-p*.json"), key=lambda p: int(p.stem.split("-p")[1]))
+FILES = sorted(AA.glob("current/p*.json"), key=lambda p: int(p.stem[1:]))
 PLANTED_API = "subclassed"
 
 
@@ -230,3 +231,29 @@ def test_robust_z_and_labels():
     small = stats.judge([1.0, 1.01, 0.99, 1.0, 1.02], [1.03, 1.04, 1.02, 1.03, 1.05], 0.1)
     assert small["verdict"] == "no change" and stats.label(small) == "~1.03x"
     assert small["p"] < stats.ALPHA  # significant, but below the threshold: not a change
+
+
+# --- the equivalence matrix: from the checks to the report ----------------------------------
+
+def test_equivalence_matrix_cells_come_from_the_checks(isolated_results, tmp_path, capsys):
+    """A bitwise check counts `exact`; a check with a named tolerance records that name and
+    the largest difference it allowed; the report shows both per check × API."""
+    from equivalence import compat, summary
+    from equivalence.checks import verify
+    from equivalence.spec import InputSpec, LayerSpec, StackSpec
+
+    spec = StackSpec(InputSpec("vector", (3,)), (LayerSpec.of("Dense", units=2),), seed=1)
+    verify("call", spec)
+    verify("predict_vs_call", spec)
+    matrix = summary.snapshot()["matrix"]
+    assert matrix["call"]["functional"] == {"exact": 1}
+    cell = matrix["predict_vs_call"]["subclassed"]
+    assert cell["tolerance"] == 1 and cell["tolerances"] == ["predict_vs_call/float32"]
+    assert 0.0 <= cell["largest_difference"] <= 1e-5
+    path = tmp_path / "summary.json"
+    summary.write_json({"schema": summary.SCHEMA, "versions": compat.versions(),
+                        **summary.combine([summary.snapshot(), summary.snapshot()])}, path)
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| call | exact ×2 | exact ×2 | exact ×2 |" in out
+    assert "within predict_vs_call/float32 (max" in out

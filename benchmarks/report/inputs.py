@@ -125,7 +125,8 @@ def collect(paths: list[Path]) -> Results:
             corpus.append({**data, "file": str(path)})
     if not files:
         raise BadInput(f"{', '.join(map(str, paths))}: no result files found")
-    frame = pd.DataFrame(rows, columns=None if rows else ["file", *KEY, "median"])
+    frame = pd.DataFrame(rows, columns=None if rows else ["file", "process", "version", *KEY,
+                                                         "median", "datetime"])
     return Results(frame, equivalence, corpus, files)
 
 

@@ -10,7 +10,8 @@ A change is called only when both hold:
 The 95% interval shown with a ratio is a bootstrap over processes (seeded: the same input
 gives the same report). A benchmark is *unstable* (marked, never failed) with fewer than
 MIN_PROCESSES processes on a side, or when its spread between processes is too large for
-the threshold to mean anything (robust coefficient of variation above half the threshold).
+the threshold to mean anything (a robust coefficient of variation above the threshold: the
+process-to-process noise alone is as large as the change being looked for).
 """
 from __future__ import annotations
 
@@ -83,9 +84,9 @@ def judge(baseline, candidate, threshold: float, alpha: float = ALPHA) -> dict:
     if min(n_b, n_c) < MIN_PROCESSES:
         out.update(verdict="unstable", why=f"too few processes ({n_b} vs {n_c}; "
                                               f"{MIN_PROCESSES} needed a side)")
-    elif spread > threshold / 2:
+    elif spread > threshold:
         out.update(verdict="unstable", why=f"spread between processes {spread:.0%} is more "
-                                              f"than half the {threshold:.0%} threshold")
+                                              f"than the {threshold:.0%} threshold")
     elif p < alpha and ratio > 1 + threshold:
         out["verdict"] = "regression"
     elif p < alpha and ratio < 1 / (1 + threshold):
