@@ -1,11 +1,11 @@
 """The report command on real result files: A/A calls nothing, a planted 10% slowdown is
 called by the statistics, bad input exits 2 with one line, the HTML renders in a browser.
 
-results/examples/aa/ holds 10 processes of one subset measured on this machine with
-`python -m benchmarks.run --processes 10 --out results/examples/aa -- -k ...`,
-files current/p1.json … p10.json (see the
-README): the same code measured again and again. Odd and even processes ran interleaved,
-so splitting them gives two samples of the same code under the same conditions.
+results/examples/aa/ holds 20 processes of one subset measured on this machine with
+`python -m benchmarks.run --processes 20 --out results/examples/aa -- -k ...` (the command
+is in the README; the rounds' raw timings are stripped to keep the files small): the same
+code measured again and again. Odd and even processes alternated, so splitting them gives
+two samples of 10 processes of the same code under the same conditions.
 """
 import json
 import shutil
@@ -24,7 +24,7 @@ FILES = sorted(AA.glob("current/p*.json"), key=lambda p: int(p.stem[1:]))
 PLANTED_API = "subclassed"
 
 
-def _split(tmp_path, count=5, plant=None):
+def _split(tmp_path, count=10, plant=None):
     """Odd processes as baseline, even ones as candidate (first `count` of each);
     `plant` multiplies one API's timings in the candidate."""
     base, cand = tmp_path / "baseline", tmp_path / "candidate"
@@ -49,8 +49,8 @@ def _compare(tmp_path, base, cand, *extra):
     return code, json.loads((out / "comparison.json").read_text())
 
 
-needs_examples = pytest.mark.skipif(len(FILES) < 10, reason="results/examples/aa/ holds "
-                                    "the 10 example processes; regenerate it (README)")
+needs_examples = pytest.mark.skipif(len(FILES) < 20, reason="results/examples/aa/ holds "
+                                    "the 20 example processes; regenerate it (README)")
 
 
 @needs_examples

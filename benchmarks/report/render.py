@@ -127,6 +127,15 @@ def _plt():
     return plt
 
 
+def _log_ratio_axis(ax) -> None:
+    """Ratios on a log axis (0.5x and 2x equally far from 1x), labelled as plain numbers."""
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_api_ratios(times: pd.DataFrame):
     """Functional/Sequential and subclassed/Sequential per case, with intervals."""
     plt = _plt()
@@ -145,6 +154,7 @@ def plot_api_ratios(times: pd.DataFrame):
             ax.errorbar(part["ratio"], ys, xerr=[low, high], fmt="o", color=color,
                         label=f"{api} / sequential", markersize=4, capsize=2)
         ax.axvline(1.0, color="grey", lw=0.8)
+        _log_ratio_axis(ax)
         ax.set_title(version, fontsize=9)
         ax.set_xlabel("time ratio to Sequential (95% interval over processes)")
     axes[0][0].set_yticks(range(len(labels)), labels, fontsize=7)
@@ -204,6 +214,7 @@ def plot_comparison(table: pd.DataFrame, baseline: str, candidate: str):
         ax.errorbar(part["ratio"], ys, xerr=[low, high], fmt="o", color=color,
                     label=verdict, markersize=3, capsize=2)
     ax.axvline(1.0, color="black", lw=0.8)
+    _log_ratio_axis(ax)
     ax.set_yticks(range(len(table)), table["benchmark"], fontsize=5)
     ax.set_xlabel(f"time ratio {candidate} / {baseline} (95% bootstrap interval)")
     ax.legend(fontsize=7)
