@@ -13,15 +13,18 @@ SavedModel for serving — with the inputs and each model's reference outputs, u
 the diagonal) in this TensorFlow, runs the saved inputs through it and compares with the
 writer's reference outputs. Each (writer, reader, stack, API, format) gets a status:
 exact (bitwise), close (within CROSS_VERSION_TOLERANCE, with the largest difference),
-differs, or fails (it did not load or run, with the error). The compatibility matrix goes
+differs, fails (it did not load or run, with the error) or hangs (the load did not return
+within LOAD_SECONDS). The compatibility matrix goes
 to `<root>/matrix-<tf>-<keras>.json` and a summary table to stdout.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -65,6 +68,32 @@ def _save(model, fmt: str, path: str) -> None:
         portable.save_for_serving(model, path)
     else:  # .keras and legacy .h5: the suffix chooses
         model.save(path)
+
+
+LOAD_SECONDS = 60  # one load and call takes 0.1-5 s here; past this it is taken as a hang
+
+
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int):
+    """Interrupt the block with Hang after `seconds` (SIGALRM: the main thread, POSIX).
+    Keras 3.8 loops forever on some Keras 2 legacy .h5 files; the matrix says so."""
+    def alarm(signum, frame):
+        raise Hang(f"no result after {seconds} s (the load never returned)")
+
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _load_and_run(fmt: str, path: str, stack: str, api: str, x: np.ndarray) -> np.ndarray:
@@ -151,9 +180,12 @@ def check(root: Path) -> dict:
             x = np.load(directory / f"{entry['stack']}.inputs.npy")
             want = np.load(directory / f"{entry['stack']}-{entry['api']}.outputs.npy")
             try:
-                got = _load_and_run(entry["format"], str(directory / entry["file"]),
-                                    entry["stack"], entry["api"], x)
+                with _time_limit(LOAD_SECONDS):
+                    got = _load_and_run(entry["format"], str(directory / entry["file"]),
+                                        entry["stack"], entry["api"], x)
                 row["status"], row["max_abs_diff"] = _compare(got, want)
+            except Hang as exc:
+                row.update(status="hangs", error=str(exc))
             except Exception as exc:  # noqa: BLE001 - the finding: this file does not load here
                 row.update(status="fails", error=portable.describe_error(exc))
             rows.append(row)

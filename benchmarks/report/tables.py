@@ -169,7 +169,7 @@ def equivalence_matrix(summaries: list[dict]) -> dict[str, pd.DataFrame]:
     return out
 
 
-CORPUS_STATUSES = ["exact", "close", "differs", "fails", "not written"]
+CORPUS_STATUSES = ["exact", "close", "differs", "fails", "hangs", "not written"]
 
 
 def corpus_matrix(matrices: list[dict]) -> pd.DataFrame:
