@@ -320,6 +320,22 @@ KNOWN: tuple[Known, ...] = (
                                         layers=(LayerSpec.of("Dense", units=1),)),
                            LayerSpec.of("Dense", units=1))),
     ),
+    Known(
+        checks=("legacy_h5",), apis=("sequential",), keras_min=(3, 0), keras_max=(3, 99),
+        applies=_nested("subclassed"),
+        reference="no upstream issue found; keras/src/legacy/saving/ (the legacy loader "
+                  "never calls build_from_config, which keras/src/saving/"
+                  "serialization_lib.py does for the .keras format)",
+        summary="Keras 3: a Sequential model holding a nested subclassed model that was "
+                "built by calling it on data does not round-trip its config through a "
+                "legacy .h5 file: the nested model's build_config input_shape comes back "
+                "with batch dimension None (the outer model rebuilds it), not the batch "
+                "it was built on. Outputs and weights agree; the .keras file keeps it.",
+        example=StackSpec(InputSpec("vector", (2,)),
+                          (LayerSpec.of("Nested", api="subclassed",
+                                        layers=(LayerSpec.of("Dense", units=1),)),
+                           LayerSpec.of("Dense", units=1))),
+    ),
 )
 
 
