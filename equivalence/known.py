@@ -107,6 +107,12 @@ def _seeded_noise(spec: StackSpec) -> bool:
     return any(REGISTRY[kind].seeded for kind in spec.kinds())
 
 
+# A stack whose first layer is a nested subclassed model (two entries, one per Keras major).
+_HOLDS_SUBCLASSED = StackSpec(InputSpec("vector", (2,)),
+                              (LayerSpec.of("Nested", api="subclassed",
+                                            layers=(LayerSpec.of("Dense", units=1),)),
+                               LayerSpec.of("Dense", units=1)))
+
 KNOWN: tuple[Known, ...] = (
     Known(
         checks=OUTPUT_CHECKS, apis=("subclassed",), keras_min=(3, 0),
@@ -315,10 +321,7 @@ KNOWN: tuple[Known, ...] = (
                 "Consider saving to the Tensorflow SavedModel format\"), although that "
                 "subclassed model implements get_config; the Functional model holding it "
                 "saves.",
-        example=StackSpec(InputSpec("vector", (2,)),
-                          (LayerSpec.of("Nested", api="subclassed",
-                                        layers=(LayerSpec.of("Dense", units=1),)),
-                           LayerSpec.of("Dense", units=1))),
+        example=_HOLDS_SUBCLASSED,
     ),
     Known(
         checks=("legacy_h5",), apis=("sequential",), keras_min=(3, 0), keras_max=(3, 99),
@@ -331,10 +334,7 @@ KNOWN: tuple[Known, ...] = (
                 "legacy .h5 file: the nested model's build_config input_shape comes back "
                 "with batch dimension None (the outer model rebuilds it), not the batch "
                 "it was built on. Outputs and weights agree; the .keras file keeps it.",
-        example=StackSpec(InputSpec("vector", (2,)),
-                          (LayerSpec.of("Nested", api="subclassed",
-                                        layers=(LayerSpec.of("Dense", units=1),)),
-                           LayerSpec.of("Dense", units=1))),
+        example=_HOLDS_SUBCLASSED,
     ),
 )
 
