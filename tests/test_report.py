@@ -66,32 +66,37 @@ def test_a_a_comparison_calls_nothing(tmp_path, capsys):
 
 @needs_examples
 def test_planted_slowdown_in_one_api_is_called_by_the_statistics(tmp_path, capsys):
+    # The threshold is the smallest change that counts; it is set below the planted 10%
+    # (at exactly 10%, process noise puts half the planted ratios just under it: measured
+    # here, call-b1 came out at 1.08x with p = 0.002).
     base, cand = _split(tmp_path, plant=1.10)
-    code, result = _compare(tmp_path, base, cand, "--fail-on-regression")
+    code, result = _compare(tmp_path, base, cand, "--fail-on-regression", "--threshold", "5")
     rows = result["rows"]
     planted = [r for r in rows if r["api"] == PLANTED_API]
     others = [r for r in rows if r["api"] != PLANTED_API]
     called = [r for r in planted if r["verdict"] == "regression"]
     assert code == 1 and called, result["counts"]
     for row in called:  # called with the statistics: significant, interval above 1
-        assert row["p"] < stats.ALPHA and row["low"] > 1.0 and row["ratio"] > 1.1 - 1e-9
+        assert row["p"] < stats.ALPHA and row["low"] > 1.0 and row["ratio"] > 1.05
     # every planted benchmark is called unless it is marked unstable, never "no change"
     assert {r["verdict"] for r in planted} <= {"regression", "unstable"}
     assert not [r for r in others if r["verdict"] in ("regression", "improvement")]
-    assert "10% threshold" not in "".join(r["why"] for r in called)
 
 
 @needs_examples
 def test_the_ratio_alone_does_not_call_a_change(tmp_path, capsys):
-    # The same plant with 3 processes a side: ratios of 1.1 but Mann-Whitney cannot reach
-    # p < 0.05, so everything is marked unstable and nothing fails.
+    # The same plant with 3 processes a side: some ratios pass the threshold, but
+    # Mann-Whitney cannot reach p < 0.05 with 3 a side, so everything is marked unstable
+    # (printed with a "?") and nothing fails.
     base, cand = _split(tmp_path, count=3, plant=1.10)
-    code, result = _compare(tmp_path, base, cand, "--fail-on-regression")
+    code, result = _compare(tmp_path, base, cand, "--fail-on-regression", "--threshold", "5")
     assert code == 0
     assert {r["verdict"] for r in result["rows"]} == {"unstable"}
     assert all("too few processes" in r["why"] for r in result["rows"])
+    past = [r for r in result["rows"] if r["ratio"] > 1.05]
+    assert past, "no ratio passed the threshold: the test shows nothing"
     out = capsys.readouterr().out
-    assert "1.10x?" in out and "geometric mean" in out
+    assert all(f"{r['ratio']:.2f}x?" in out for r in past) and "geometric mean" in out
 
 
 @needs_examples
@@ -195,30 +200,62 @@ def test_command_line_exit_code_and_single_line(tmp_path):
 # --- nightly history ------------------------------------------------------------------------
 
 @needs_examples
+def _night(tmp_path, k, per=5, step=7, plant=None):
+    """Night k: `per` of the 20 example processes (k, k+7, k+14, ... mod 20), as the
+    nightly job runs several processes a night; `plant` slows one API down."""
+    night = tmp_path / f"night{k}"
+    night.mkdir()
+    for j in range(per):
+        data = json.loads(FILES[(k + j * step) % len(FILES)].read_text())
+        for bench in data["benchmarks"]:
+            if plant and bench["extra_info"]["api"] == PLANTED_API:
+                bench["stats"]["median"] *= plant
+        (night / f"p{j}.json").write_text(json.dumps(data))
+    return night
+
+
+@needs_examples
 def test_nightly_alerts_only_on_a_change_far_outside_the_recent_nights(tmp_path, capsys):
     history = tmp_path / "history.csv"
-    for night, path in enumerate(FILES[:8], 1):  # eight ordinary nights, one process each
-        night_dir = tmp_path / f"night{night}"
-        night_dir.mkdir()
-        shutil.copy(path, night_dir)
-        assert main(["nightly", str(night_dir), "--history", str(history),
-                     "--night", f"2026-11-{night:02d}", "--fail-on-alert"]) == 0
-    base, slow = _split(tmp_path, count=1, plant=1.5)  # a 50% slowdown of one API tonight
+    for k in range(14):  # fourteen ordinary nights of the same code: no alert on any
+        assert main(["nightly", str(_night(tmp_path, k)), "--history", str(history),
+                     "--night", f"2026-11-{k + 1:02d}", "--fail-on-alert"]) == 0, k
+    slow = _night(tmp_path, 14, plant=1.5)  # a 50% slowdown of one API tonight
     out = tmp_path / "tonight"
-    code = main(["nightly", str(slow), "--history", str(history), "--night", "2026-11-09",
+    code = main(["nightly", str(slow), "--history", str(history), "--night", "2026-11-15",
                  "--fail-on-alert", "--out", str(out)])
-    alerts = json.loads(json.dumps(
-        __import__("pandas").read_csv(out / "alerts.csv").to_dict("records")))
+    alerts = __import__("pandas").read_csv(out / "alerts.csv").to_dict("records")
     assert code == 1 and alerts
-    assert all(f"/{PLANTED_API}" in a["benchmark"] and a["ratio"] > 1.1 for a in alerts)
+    assert all(f"/{PLANTED_API}" in a["benchmark"] and a["ratio"] > 1.2 for a in alerts)
     assert (out / "trends.png").exists()
     rows = history.read_text().splitlines()
-    assert sum("2026-11-09" in r for r in rows) > 0
+    assert sum("2026-11-15" in r for r in rows) > 0
     # the same night again is bad input: exit 2, the history unchanged
     before = history.read_text()
     assert main(["nightly", str(slow), "--history", str(history), "--night",
-                 "2026-11-09"]) == 2
+                 "2026-11-15"]) == 2
     assert history.read_text() == before
+
+
+def test_noise_floor_keeps_a_tight_history_from_alerting():
+    from benchmarks.report import history as hist
+    import pandas as pd
+
+    # five nights that happen to agree within 1%, a sixth 15% off: the benchmark's own MAD
+    # says z = 20; the version's other benchmarks (spread 8%) say it is ordinary noise
+    past, now = [], []
+    for b, values in {"tight": [1.0, 1.01, 0.99, 1.0, 1.005],
+                      "a": [1.0, 1.1, 0.92, 1.05, 0.95], "b": [2.0, 2.2, 1.85, 2.1, 1.9],
+                      "c": [3.0, 3.3, 2.8, 3.1, 2.75]}.items():
+        past += [{"night": f"n{i}", "version": "v", "benchmark": b, "median_s": v}
+                 for i, v in enumerate(values)]
+        now.append({"night": "n9", "version": "v", "benchmark": b,
+                    "median_s": values[0] * (1.15 if b == "tight" else 1.0)})
+    past, now = pd.DataFrame(past), pd.DataFrame(now)
+    assert stats.robust_z(past[past.benchmark == "tight"].median_s, 1.15) > 10
+    assert hist.alerts(past, now, 0.10, 14, 3.5).empty
+    assert not hist.alerts(past, now.assign(median_s=now.median_s * 1.4),
+                           0.10, 14, 3.5).empty
 
 
 def test_robust_z_and_labels():

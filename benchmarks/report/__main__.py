@@ -48,9 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     for each in (summary, compare, nightly):
         each.add_argument("--out", type=Path, help="also write the report into this new "
                                                    "directory (Markdown, HTML, plots, CSV)")
-    for each in (compare, nightly):
-        each.add_argument("--threshold", type=float, default=10.0, metavar="PCT",
-                          help="smallest change that counts, in percent (default 10)")
+    compare.add_argument("--threshold", type=float, default=10.0, metavar="PCT",
+                         help="smallest change that counts, in percent (default 10)")
+    nightly.add_argument("--threshold", type=float, default=history.THRESHOLD_PCT,
+                         metavar="PCT", help=f"smallest change that counts, in percent "
+                                             f"(default {history.THRESHOLD_PCT:g}: see "
+                                             f"benchmarks/report/history.py)")
     compare.add_argument("--alpha", type=float, default=stats.ALPHA,
                          help=f"significance level of the test (default {stats.ALPHA})")
     return parser

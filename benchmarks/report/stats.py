@@ -109,14 +109,15 @@ def geometric_mean(values) -> float:
     return float(np.exp(np.mean(np.log(values)))) if len(values) else math.nan
 
 
-def robust_z(history, value) -> float:
-    """How far `value` lies outside the recent nights: (value - median) / (1.4826 * MAD).
-    Infinite when the history has no spread and the value differs; nan without history."""
+def robust_z(history, value, floor: float = 0.0) -> float:
+    """How far `value` lies outside the recent nights: (value - median) / scale, the scale
+    1.4826 * MAD of the history but at least `floor` * median (a relative noise floor).
+    Infinite when the scale is 0 and the value differs; nan without history."""
     history = np.asarray(history, dtype=float)
     if len(history) == 0:
         return math.nan
     median = np.median(history)
-    mad = MAD_TO_SD * np.median(np.abs(history - median))
-    if mad == 0:
+    scale = max(MAD_TO_SD * np.median(np.abs(history - median)), floor * abs(median))
+    if scale == 0:
         return 0.0 if value == median else math.copysign(math.inf, value - median)
-    return float((value - median) / mad)
+    return float((value - median) / scale)
