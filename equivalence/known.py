@@ -324,7 +324,7 @@ KNOWN: tuple[Known, ...] = (
         example=_HOLDS_SUBCLASSED,
     ),
     Known(
-        checks=("legacy_h5",), apis=("sequential",), keras_min=(3, 0), keras_max=(3, 99),
+        checks=("legacy_h5",), apis=("sequential",), keras_min=(3, 0), keras_max=(99, 0),
         applies=_nested("subclassed"),
         reference="no upstream issue found; keras/src/legacy/saving/ (the legacy loader "
                   "never calls build_from_config, which keras/src/saving/"
