@@ -294,3 +294,26 @@ def test_equivalence_matrix_cells_come_from_the_checks(isolated_results, tmp_pat
     out = capsys.readouterr().out
     assert "| call | exact ×2 | exact ×2 | exact ×2 |" in out
     assert "within predict_vs_call/float32 (max" in out
+
+
+def test_passing_hypothesis_examples_fill_the_matrix(isolated_results):
+    """Hypothesis replays only failing examples as final: passing ones must count as they
+    run (a full run once wrote an empty matrix because only final examples counted)."""
+    from hypothesis import given, settings, strategies as st
+
+    from equivalence import summary
+    from equivalence.checks import verify
+    from equivalence.spec import InputSpec, LayerSpec, StackSpec
+
+    specs = st.sampled_from([StackSpec(InputSpec("vector", (n,)),
+                                       (LayerSpec.of("Dense", units=2),), seed=1)
+                             for n in (2, 3)])
+
+    @settings(max_examples=2, database=None, derandomize=True)
+    @given(specs)
+    def run(spec):
+        verify("call", spec)
+
+    run()
+    cell = summary.snapshot()["matrix"]["call"]["sequential"]
+    assert cell.get("exact", 0) >= 1 and "failing" not in cell
