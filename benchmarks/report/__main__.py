@@ -158,7 +158,8 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
         doc.heading("Saved models across versions (corpus)")
         doc.text("Entries written by one version and read by another: `exact` bitwise, "
                  "`close` within rtol 1e-5 / atol 1e-6, `differs`, `fails` to load, "
-                 "`not written`.")
+                 "`hangs` (the load did not return within 60 s), `not written` (the "
+                 "writer could not save that format).")
         doc.table(corpus)
         frames["corpus"] = corpus
     return doc, files, frames
