@@ -90,6 +90,16 @@ def _mixed(spec: StackSpec) -> bool:
     return spec.policy != "float32"
 
 
+def _mixed_nested_sequential(spec: StackSpec) -> bool:
+    """A mixed policy and a nested Sequential model (api "sequential", or "same" inside
+    the Sequential outer model, which its own entry already covers)."""
+    return _mixed(spec) and _nested("sequential")(spec)
+
+
+def _mixed_spatial_dropout(spec: StackSpec) -> bool:
+    return _mixed(spec) and any(kind.startswith("SpatialDropout") for kind in spec.kinds())
+
+
 def _not_float32_input(spec: StackSpec) -> bool:
     """The subclassed serving signature (float in the compute dtype) differs from the data:
     integer inputs, or float32 inputs under a mixed policy."""
@@ -164,6 +174,19 @@ KNOWN: tuple[Known, ...] = (
                           policy="mixed_bfloat16", seed=1, batch=5),
     ),
     Known(
+        checks=("weights_file",), apis=APIS, keras_min=(2, 0), keras_max=(99, 0),
+        applies=_mixed_first_layer_float32,
+        reference="the autocast entry above (keras/src/layers/layer.py Layer.__call__ "
+                  "step 1): the weights load, the subclassed model's inputs are rounded",
+        summary="under a mixed policy with a first layer pinned to float32, a weights file "
+                "loaded into another API gives other outputs whenever a subclassed model is "
+                "on one side (it casts its inputs to float16/bfloat16 first, the entry "
+                "above), so every API's cross-load disagrees with its source.",
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec("Reshape", (("target_shape", (1,)),), "float32"),),
+                          policy="mixed_float16"),
+    ),
+    Known(
         checks=("weights_file",), apis=APIS, keras_min=(3, 0), keras_max=(99, 0),
         applies=_nested("same"),
         reference="keras/src/saving/saving_lib.py: weights are stored under paths made from "
@@ -192,6 +215,37 @@ KNOWN: tuple[Known, ...] = (
                 "keep theirs, so outputs agree; Functional and subclassed models do not "
                 "serialize a model-level dtype at all.",
         example=StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
+                          policy="mixed_float16"),
+    ),
+    Known(
+        checks=("keras_file", "config", "legacy_h5"), apis=("functional", "subclassed"),
+        keras_min=(3, 0), keras_max=(99, 0), applies=_mixed_nested_sequential,
+        reference="keras/src/models/sequential.py Sequential.from_config (the entry above, "
+                  "cf. keras-team/keras#19752), reached through the outer model's "
+                  "from_config",
+        summary="Keras 3: the entry above, one level down: a Functional or subclassed model "
+                "holding a nested Sequential model under a mixed policy rebuilds that "
+                "Sequential with policy float32 (from_config, load_model of .keras and "
+                ".h5). Outputs agree; configs differ.",
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("Nested", api="sequential",
+                                        layers=(LayerSpec.of("LeakyReLU"),)),),
+                          policy="mixed_float16"),
+    ),
+    Known(
+        checks=("keras_file", "config", "legacy_h5"), apis=("functional", "subclassed"),
+        keras_min=(3, 0), keras_max=(99, 0), applies=_mixed_spatial_dropout,
+        reference="no upstream issue found; keras/src/layers/regularization/"
+                  "spatial_dropout.py BaseSpatialDropout.get_config writes 'dtype': "
+                  "self.dtype (the variable dtype, float32) instead of the dtype policy",
+        summary="Keras 3: SpatialDropout1D/2D/3D.get_config records dtype 'float32' where "
+                "the layer's policy is mixed_float16/mixed_bfloat16, so the layer rebuilt "
+                "from its config (from_config, .keras, .h5) computes in float32: the "
+                "subclassed model's output comes back float32 instead of float16, and the "
+                "Functional model's node for the layer gains a 'training': False keyword "
+                "argument. Sequential has its own entry above for its model-level policy.",
+        example=StackSpec(InputSpec("sequence", (2, 1)),
+                          (LayerSpec.of("SpatialDropout1D", rate=0.5, seed=0),),
                           policy="mixed_float16"),
     ),
     Known(
