@@ -249,6 +249,20 @@ KNOWN: tuple[Known, ...] = (
                           policy="mixed_float16"),
     ),
     Known(
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras_min=(3, 0),
+        keras_max=(99, 0), applies=lambda spec: "AlphaDropout" in spec.kinds(),
+        reference="no upstream issue found; TF's tf.keras.layers.AlphaDropout is "
+                  "keras/src/legacy/layers.py AlphaDropout, and the legacy .h5 loader "
+                  "resolves the class name to keras.layers.AlphaDropout",
+        summary="Keras 3 through TensorFlow: tf.keras.layers.AlphaDropout is Keras' legacy "
+                "AlphaDropout class (module 'keras._legacy.layers', no noise_shape), not "
+                "keras.layers.AlphaDropout; a legacy .h5 round trip brings back the other "
+                "class (module 'keras.layers', 'noise_shape': None). The .keras file keeps "
+                "the class; outputs agree.",
+        example=StackSpec(InputSpec("sequence", (2, 1)),
+                          (LayerSpec.of("AlphaDropout", rate=0.5, seed=0),)),
+    ),
+    Known(
         checks=("legacy_h5",), apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
         applies=_always,
         reference="Keras 3: tensorflow/tensorflow#61085 (a class registered with "
