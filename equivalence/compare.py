@@ -145,18 +145,23 @@ def largest_difference(actual, expected) -> float:
 
 
 def differences(observed: dict, within=None) -> dict:
-    """{api: largest absolute difference} over what `compare_observations` compares."""
-    out = {}
-    for api, obs in observed.items():
-        if ERROR in obs or (not within and ERROR in observed["sequential"]):
-            continue
-        if within:
-            others = within[1:] or [k for k in obs if k != within[0]]
-            out[api] = max((largest_difference(obs[k], obs[within[0]]) for k in others),
-                           default=0.0)
-        else:
-            out[api] = largest_difference(obs, observed["sequential"])
-    return out
+    """{api: largest absolute difference} over the pairs `compare_observations` compares."""
+    return {api: max((largest_difference(actual, expected)
+                      for _, actual, expected in _pairs(api, obs, observed, within)),
+                     default=0.0)
+            for api, obs in observed.items() if ERROR not in obs}
+
+
+def _pairs(api: str, obs: dict, observed: dict, within=None) -> list[tuple]:
+    """(what, actual, expected) for each comparison made for `api` (see
+    compare_observations): inside the API with `within`, else against Sequential."""
+    if within:
+        others = within[1:] or [k for k in obs if k != within[0]]
+        return [(f"{api}: {key} vs {within[0]}", obs[key], obs[within[0]]) for key in others]
+    if api == "sequential" or ERROR in observed["sequential"]:
+        return []
+    return [(f"{api} vs sequential: {key}", obs[key], value)
+            for key, value in observed["sequential"].items()]
 
 
 def compare_observations(observed: dict, within=None, rtol=None, atol=None) -> dict:
@@ -173,15 +178,8 @@ def compare_observations(observed: dict, within=None, rtol=None, atol=None) -> d
             problems[api] = obs[ERROR]
             continue
         try:
-            if within:
-                others = within[1:] or [k for k in obs if k != within[0]]
-                for key in others:
-                    assert_equivalent(obs[key], obs[within[0]],
-                                      what=f"{api}: {key} vs {within[0]}", rtol=rtol, atol=atol)
-            elif api != "sequential" and ERROR not in observed["sequential"]:
-                for key, value in observed["sequential"].items():
-                    assert_equivalent(obs[key], value, what=f"{api} vs sequential: {key}",
-                                      rtol=rtol, atol=atol)
+            for what, actual, expected in _pairs(api, obs, observed, within):
+                assert_equivalent(actual, expected, what=what, rtol=rtol, atol=atol)
         except Mismatch as exc:
             problems[api] = str(exc)
     return problems

@@ -190,7 +190,7 @@ def check(root: Path) -> dict:
                 row.update(status="fails", error=portable.describe_error(exc))
             rows.append(row)
     return {"schema": SCHEMA, "reader": compat.versions(),
-            "tolerance": CROSS_VERSION_TOLERANCE, "rows": rows}
+            "tolerance": CROSS_VERSION_TOLERANCE, "load_seconds": LOAD_SECONDS, "rows": rows}
 
 
 def table(matrix: dict):

@@ -152,23 +152,27 @@ def _with_dense_head(spec: StackSpec) -> StackSpec:
     return dataclasses.replace(spec, layers=spec.layers + (LayerSpec.of("Dense", units=2),))
 
 
-def loss_fits(spec: StackSpec, config: tuple[str, str, int]) -> bool:
+def loss_fits(spec: StackSpec, loss: str) -> bool:
     """A crossentropy needs two classes at least. With an output whose last axis is 1,
     Keras 3's loss wrapper squeezes that axis and the sparse crossentropy then rejects the
     ranks (ValueError in every API alike: nothing to compare), and one class is not a
     classification anyway. MSE fits any output."""
     from equivalence.builders import output_shape
 
-    return config[1] == "mse" or output_shape(spec)[-1] >= 2
+    return loss == "mse" or output_shape(spec)[-1] >= 2
 
 
-def training_configs() -> st.SearchStrategy[tuple[str, str, int]]:
-    """(optimizer, loss, steps_per_execution) for `checks.Mode.training`; shrinks towards
-    SGD with momentum, MSE and one step per execution."""
+@st.composite
+def training_cases(draw) -> tuple[StackSpec, tuple[str, str, int]]:
+    """(spec, (optimizer, loss, steps_per_execution)) for `checks.Mode.training`: a
+    trainable stack and a loss that fits its output; shrinks towards SGD with momentum,
+    MSE and one step per execution."""
     from equivalence.portable import LOSSES, OPTIMIZERS
 
-    return st.tuples(st.sampled_from(list(OPTIMIZERS)), st.sampled_from(list(LOSSES)),
-                     st.sampled_from((1, 2)))
+    spec = draw(trainable_stacks())
+    losses = [name for name in LOSSES if loss_fits(spec, name)]
+    return spec, (draw(st.sampled_from(list(OPTIMIZERS))), draw(st.sampled_from(losses)),
+                  draw(st.sampled_from((1, 2))))
 
 
 def share(fraction: float):

@@ -25,8 +25,8 @@ _STATE = fresh_state()
 
 def record(spec, check: str, compared: int, failed: int, known: int,
            outcomes: dict | None = None) -> None:
-    """Count one check on one spec; `outcomes` ({api: {"status": ...}}, from the final
-    example only) feed the check × API matrix."""
+    """Count one check on one spec; `outcomes` ({api: {"status": ...}}: every passing
+    example, a failing one only on Hypothesis' final replay) feed the check × API matrix."""
     _STATE["stacks"].add(spec.digest)
     _STATE["checks"] += compared
     _STATE["discrepancies"] += failed
@@ -38,7 +38,15 @@ def record(spec, check: str, compared: int, failed: int, known: int,
                 cell[key + "s"] = [outcome[key]]
         if "largest_difference" in outcome:
             cell["largest_difference"] = outcome["largest_difference"]
-        _add_cell(_STATE["matrix"].setdefault(check, {}).setdefault(api, {}), cell)
+        merge_matrix(_STATE["matrix"], {check: {api: cell}})
+
+
+def merge_matrix(into: dict, matrix: dict) -> dict:
+    """Add a check × API matrix ({check: {api: cell}}) into `into`; returns `into`."""
+    for check, apis in matrix.items():
+        for api, cell in apis.items():
+            _add_cell(into.setdefault(check, {}).setdefault(api, {}), cell)
+    return into
 
 
 def _add_cell(cell: dict, part: dict) -> None:
@@ -71,9 +79,7 @@ def combine(parts: list[dict], seconds: float | None = None) -> dict:
     out = {"checks": 0, "discrepancies": 0, "known": 0, "failures": [], "seconds": 0.0,
            "matrix": {}}
     for part in parts:
-        for check, apis in part.get("matrix", {}).items():
-            for api, cell in apis.items():
-                _add_cell(out["matrix"].setdefault(check, {}).setdefault(api, {}), cell)
+        merge_matrix(out["matrix"], part.get("matrix", {}))
         stacks.update(part["stacks"])
         for key in ("checks", "discrepancies", "known"):
             out[key] += part[key]

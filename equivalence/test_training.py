@@ -4,10 +4,10 @@ Op determinism is on and shuffle off; the optimizer, the loss and steps_per_exec
 drawn, jit_compile and run_eagerly are explicit parameters.
 """
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 
 from equivalence.checks import MODES, verify
-from equivalence.strategies import loss_fits, share, trainable_stacks, training_configs
+from equivalence.strategies import share, trainable_stacks, training_cases
 
 modes = pytest.mark.parametrize("mode", MODES, ids=lambda m: m.id)
 # Training a stack three times costs 1-10 s (an XLA compile per model in the jit mode), so
@@ -17,17 +17,17 @@ per_mode = share(1 / 6)
 
 @modes
 @per_mode
-@given(spec=trainable_stacks(), config=training_configs())
-def test_fit_matches_sequential(spec, config, mode):
-    assume(loss_fits(spec, config))
+@given(drawn=training_cases())
+def test_fit_matches_sequential(drawn, mode):
+    spec, config = drawn
     verify("fit", spec, mode.training(*config))
 
 
 @modes
 @per_mode
-@given(spec=trainable_stacks(), config=training_configs())
-def test_batch_methods_match_sequential(spec, config, mode):
-    assume(loss_fits(spec, config))
+@given(drawn=training_cases())
+def test_batch_methods_match_sequential(drawn, mode):
+    spec, config = drawn
     verify("train_steps", spec, mode.training(*config))
 
 
@@ -38,7 +38,7 @@ def test_gradients_match_sequential(spec):
 
 @modes
 @per_mode
-@given(spec=trainable_stacks(), config=training_configs())
-def test_resumed_training_matches_uninterrupted(spec, config, mode):
-    assume(loss_fits(spec, config))
+@given(drawn=training_cases())
+def test_resumed_training_matches_uninterrupted(drawn, mode):
+    spec, config = drawn
     verify("resume", spec, mode.training(*config))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.report import render, stats, tables
+from benchmarks.report.documents import summary_document
 from benchmarks.report.inputs import BadInput, Results
 from equivalence.atomic import write_text
 
@@ -61,12 +62,10 @@ def tonight(results: Results, night: str) -> pd.DataFrame:
 
 def _windows(past: pd.DataFrame, now: pd.DataFrame, window: int) -> dict:
     """(version, benchmark) -> the medians of its last `window` earlier nights."""
-    out = {}
-    for r in now.itertuples():
-        earlier = past[(past["version"] == r.version) & (past["benchmark"] == r.benchmark)]
-        out[r.version, r.benchmark] = (earlier.sort_values("night")["median_s"]
-                                       .to_numpy()[-window:])
-    return out
+    groups = past.sort_values("night").groupby(["version", "benchmark"])["median_s"]
+    earlier = {key: values.to_numpy()[-window:] for key, values in groups}
+    return {key: earlier.get(key, np.array([]))
+            for key in zip(now["version"], now["benchmark"])}
 
 
 def noise_floor(windows: dict) -> dict:
@@ -129,8 +128,6 @@ class Night:
         return not self.alerts.empty
 
     def document(self):
-        from benchmarks.report.__main__ import summary_document
-
         doc, files, frames = summary_document(self.results)
         doc.title = f"keras-parity nightly {self.night}"
         doc.heading(f"Alerts ({len(self.alerts)})")

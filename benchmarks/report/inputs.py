@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.metadata import SCHEMA_VERSION
+from equivalence.summary import SCHEMA as EQUIVALENCE_SCHEMA
 
-EQUIVALENCE_SCHEMA = "keras-parity-equivalence/1"
+# equivalence.corpus.SCHEMA (that module imports TensorFlow, which the report does not).
 CORPUS_SCHEMA = "keras-parity-corpus/1"
 # JSON a results tree holds that is not a result: failure artifacts, corpus manifests, the
 # report's own outputs.

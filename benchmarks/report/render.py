@@ -136,6 +136,13 @@ def _log_ratio_axis(ax) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _ratio_points(ax, part: pd.DataFrame, ys, low: str, high: str, **style) -> None:
+    """Each row's ratio at its y, with its interval (columns `low`, `high`) as error bars."""
+    below = (part["ratio"] - part[low]).clip(lower=0).fillna(0)
+    above = (part[high] - part["ratio"]).clip(lower=0).fillna(0)
+    ax.errorbar(part["ratio"], ys, xerr=[below, above], fmt="o", capsize=2, **style)
+
+
 def plot_api_ratios(times: pd.DataFrame):
     """Functional/Sequential and subclassed/Sequential per case, with intervals."""
     plt = _plt()
@@ -149,10 +156,8 @@ def plot_api_ratios(times: pd.DataFrame):
                                                           ("subclassed", "tab:orange"))):
             part = data[(data["version"] == version) & (data["api"] == api)]
             ys = [labels.index(f"{r.workload} {r.case}") + offset for r in part.itertuples()]
-            low = (part["ratio"] - part["ratio_low"]).clip(lower=0).fillna(0)
-            high = (part["ratio_high"] - part["ratio"]).clip(lower=0).fillna(0)
-            ax.errorbar(part["ratio"], ys, xerr=[low, high], fmt="o", color=color,
-                        label=f"{api} / sequential", markersize=4, capsize=2)
+            _ratio_points(ax, part, ys, "ratio_low", "ratio_high", color=color,
+                          label=f"{api} / sequential", markersize=4)
         ax.axvline(1.0, color="grey", lw=0.8)
         _log_ratio_axis(ax)
         ax.set_title(version, fontsize=9)
@@ -208,11 +213,8 @@ def plot_comparison(table: pd.DataFrame, baseline: str, candidate: str):
     fig, ax = plt.subplots(figsize=(7, 0.2 * len(table) + 1.5))
     for verdict, color in colors.items():
         part = table[table["verdict"] == verdict]
-        ys = [list(table.index).index(i) for i in part.index]
-        low = (part["ratio"] - part["low"]).clip(lower=0).fillna(0)
-        high = (part["high"] - part["ratio"]).clip(lower=0).fillna(0)
-        ax.errorbar(part["ratio"], ys, xerr=[low, high], fmt="o", color=color,
-                    label=verdict, markersize=3, capsize=2)
+        _ratio_points(ax, part, table.index.get_indexer(part.index), "low", "high",
+                      color=color, label=verdict, markersize=3)
     ax.axvline(1.0, color="black", lw=0.8)
     _log_ratio_axis(ax)
     ax.set_yticks(range(len(table)), table["benchmark"], fontsize=5)

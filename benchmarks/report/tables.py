@@ -150,16 +150,13 @@ def equivalence_cell(cell: dict) -> str:
 
 def equivalence_matrix(summaries: list[dict]) -> dict[str, pd.DataFrame]:
     """{version label: check × API frame of cells}, summaries of one version added up."""
-    from equivalence.summary import _add_cell
+    from equivalence.summary import merge_matrix
 
     by_version: dict[str, dict] = {}
     for summary in summaries:
         v = summary["versions"]
-        label = f"tf{v['tf']}-keras{v['keras']}"
-        matrix = by_version.setdefault(label, {})
-        for check, apis in summary["matrix"].items():
-            for api, cell in apis.items():
-                _add_cell(matrix.setdefault(check, {}).setdefault(api, {}), cell)
+        merge_matrix(by_version.setdefault(f"tf{v['tf']}-keras{v['keras']}", {}),
+                     summary["matrix"])
     out = {}
     for label in sorted(by_version, key=version_key):
         matrix = by_version[label]
@@ -170,6 +167,18 @@ def equivalence_matrix(summaries: list[dict]) -> dict[str, pd.DataFrame]:
 
 
 CORPUS_STATUSES = ["exact", "close", "differs", "fails", "hangs", "not written"]
+
+
+def corpus_legend(matrices: list[dict]) -> str:
+    """What each status means, with the tolerance and time limit the matrices record."""
+    tolerances = sorted({f"rtol {m['tolerance']['rtol']:g} / atol {m['tolerance']['atol']:g}"
+                         for m in matrices if "tolerance" in m})
+    limits = sorted({f"{m['load_seconds']} s" for m in matrices if "load_seconds" in m})
+    return ("Entries written by one version and read by another: `exact` bitwise, `close` "
+            f"within {' or '.join(tolerances) or 'the corpus tolerance'}, `differs`, `fails` "
+            f"to load, `hangs` (the load did not return within "
+            f"{' or '.join(limits) or 'the time limit'}), `not written` (the writer could "
+            "not save that format).")
 
 
 def corpus_matrix(matrices: list[dict]) -> pd.DataFrame:

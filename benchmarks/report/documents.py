@@ -1,0 +1,155 @@
+"""The report's documents: the summary of one or many runs and the comparison of two.
+
+Each returns (Document, extra files, tidy frames) for render.write_report; the command
+line (__main__) and the nightly history (history.Night) build on them.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from benchmarks.report import render, tables
+from benchmarks.report.inputs import BadInput, Results
+
+
+def label(results: Results) -> str:
+    return ", ".join(tables.versions(results.benchmarks)) or "no benchmarks"
+
+
+# --- summary -------------------------------------------------------------------------------
+
+def _wide_times(times: pd.DataFrame) -> pd.DataFrame:
+    """workload × case rows: each API's ms (interval), its ratio to Sequential (interval)."""
+    def ms(r):
+        return (f"{r.ms:.3g} ({r.low_ms:.3g}–{r.high_ms:.3g})" if r.processes > 1
+                else f"{r.ms:.3g}")
+
+    def ratio(r):
+        if not math.isfinite(r.ratio_low):
+            return f"{r.ratio:.2f}"
+        return f"{r.ratio:.2f} ({r.ratio_low:.2f}–{r.ratio_high:.2f})"
+
+    rows = {}
+    for r in times.itertuples():
+        row = rows.setdefault((r.workload, r.case, r.device),
+                              {"workload": r.workload, "case": r.case, "device": r.device})
+        row[f"{r.api} ms"] = ms(r)
+        row["processes"] = r.processes
+        if r.api != "sequential" and hasattr(r, "ratio") and math.isfinite(r.ratio):
+            row[f"{r.api[:3]}/seq"] = ratio(r)
+    return pd.DataFrame(list(rows.values()))
+
+
+def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
+    frame = results.benchmarks
+    doc = render.Document("keras-parity report")
+    files, frames = {}, {}
+    n_proc = frame["process"].nunique() if not frame.empty else 0
+    doc.text(f"{len(results.files)} result files: {n_proc} benchmark processes "
+             f"({label(results)}), {len(results.equivalence)} equivalence summaries, "
+             f"{len(results.corpus)} corpus matrices. Times are medians over processes (each "
+             f"process contributes its own median) with a 95% bootstrap interval over "
+             f"processes where there are 3 or more.")
+    if not frame.empty:
+        times = tables.api_times(frame)
+        frames["benchmarks"] = frame
+        frames["api_times"] = times
+        for version in tables.versions(frame):
+            part = times[times["version"] == version]
+            if not part.empty:
+                doc.heading(f"API times, {version} (ms; ratio to Sequential)")
+                doc.table(_wide_times(part))
+        if not times.empty and times["ratio"].notna().any():
+            doc.figure("api_ratios", render.plot_api_ratios(times))
+        if frame["version"].nunique() > 1 and not times.empty:
+            doc.heading("Across versions")
+            doc.figure("version_bars", render.plot_version_bars(times))
+            heat = times.pivot_table(index=["workload", "case", "api"], columns="version",
+                                     values="ms")
+            heat = heat[sorted(heat.columns, key=tables.version_key)].dropna()
+            heat.index = [" ".join(map(str, i)) for i in heat.index]
+            if len(heat):
+                doc.figure("heat_map", render.plot_heat_map(
+                    heat, "time relative to the oldest version"))
+        floor = tables.floor_overhead(frame)
+        if not floor.empty:
+            doc.heading("Overhead over the plain tf.function floor")
+            doc.text("The same math as a tf.function with the model's weights and no Keras: "
+                     "`x` is the API's time over the floor's, `+ms` what Keras adds.")
+            doc.table(floor.round(3))
+        for title, table in (("Cold start (ms, fresh model)", tables.cold_start(frame)),
+                             ("Peak memory of a predict (MiB)", tables.memory(frame))):
+            if not table.empty:
+                doc.heading(title)
+                doc.table(table.round(2))
+        files["benchmark-action.json"] = render.benchmark_action([
+            {"name": f"{r.version} {r.workload}/{r.case}/{r.device}/{r.api}", "value": r.ms,
+             "range": f"{r.low_ms:.4g}–{r.high_ms:.4g} ms" if r.processes > 1 else None}
+            for r in times.itertuples()])
+    for version, matrix in tables.equivalence_matrix(results.equivalence).items():
+        doc.heading(f"Equivalence, {version} (check × API)")
+        doc.text("Each cell counts examples (a failing one once, after shrinking): `exact` "
+                 "bitwise, `within` a named "
+                 "tolerance (largest difference seen), `known` an upstream issue "
+                 "(equivalence/known.py), `FAILING` a discrepancy. Sequential is the "
+                 "reference of cross-API checks.")
+        doc.table(matrix)
+    corpus = tables.corpus_matrix(results.corpus)
+    if not corpus.empty:
+        doc.heading("Saved models across versions (corpus)")
+        doc.text(tables.corpus_legend(results.corpus))
+        doc.table(corpus)
+        frames["corpus"] = corpus
+    return doc, files, frames
+
+
+# --- compare -------------------------------------------------------------------------------
+
+def compare_document(base: Results, cand: Results, threshold: float, alpha: float):
+    if base.benchmarks.empty or cand.benchmarks.empty:
+        raise BadInput("compare needs benchmark results (pytest-benchmark JSON) on both "
+                       "sides")
+    table = tables.compare(base.benchmarks, cand.benchmarks, threshold, alpha)
+    if table.empty:
+        raise BadInput(f"baseline ({label(base)}) and candidate ({label(cand)}) have no "
+                       f"benchmark in common")
+    b_label, c_label = label(base), label(cand)
+    counts = table["verdict"].value_counts().to_dict()
+    doc = render.Document(f"keras-parity comparison: {c_label} against {b_label}")
+    doc.text(f"{len(table)} benchmarks in common. A change is called when the ratio of "
+             f"medians passes ±{threshold:.0%} and a Mann-Whitney test on the per-process "
+             f"medians gives p < {alpha}; `~1.03x` is no significant change, `1.08x?` "
+             f"unstable (too few processes or too much spread), never failed. Regressions: "
+             f"{counts.get('regression', 0)}, improvements: {counts.get('improvement', 0)}, "
+             f"unstable: {counts.get('unstable', 0)}.")
+    shown = pd.DataFrame({
+        "benchmark": table["benchmark"],
+        "baseline ms": table["baseline_ms"].round(4),
+        "candidate ms": table["candidate_ms"].round(4),
+        "change": table["label"],
+        "95% interval": [f"{lo:.2f}–{hi:.2f}" if math.isfinite(lo) else ""
+                         for lo, hi in zip(table["low"], table["high"])],
+        "p": table["p"].map(lambda p: f"{p:.3f}" if math.isfinite(p) else ""),
+        "processes": [f"{b} vs {c}" for b, c in zip(table["n_baseline"],
+                                                      table["n_candidate"])],
+        "verdict": [v + (f" ({why})" if why else "") for v, why in zip(table["verdict"],
+                                                                        table["why"])],
+    })
+    geo = tables.geometric_mean_row(table)
+    shown = pd.concat([shown, pd.DataFrame([{"benchmark": geo["benchmark"],
+                                             "change": geo["label"]}])], ignore_index=True)
+    doc.table(shown)
+    doc.figure("comparison", render.plot_comparison(table, b_label, c_label))
+    regressions = table[table["verdict"] == "regression"]
+    result = {"schema": "keras-parity-comparison/1", "baseline": b_label,
+              "candidate": c_label, "threshold": threshold, "alpha": alpha,
+              "geometric_mean": geo["ratio"], "counts": counts,
+              "regressions": regressions["benchmark"].tolist(),
+              "rows": json.loads(table.to_json(orient="records"))}
+    files = {"comparison.json": json.dumps(result, indent=1),
+             "benchmark-action.json": render.benchmark_action([
+                 {"name": r.benchmark, "value": r.candidate_ms,
+                  "extra": f"{r.label} vs {b_label}"} for r in table.itertuples()])}
+    return doc, files, {"comparison": table}, len(regressions)
