@@ -125,7 +125,7 @@ _HOLDS_SUBCLASSED = StackSpec(InputSpec("vector", (2,)),
 
 KNOWN: tuple[Known, ...] = (
     Known(
-        checks=OUTPUT_CHECKS, apis=("subclassed",), keras_min=(3, 0),
+        checks=OUTPUT_CHECKS + TRAINING_CHECKS, apis=("subclassed",), keras_min=(3, 0),
         keras_max=(99, 0), applies=_masked_layer_pinned,
         reference="no upstream issue found (searched keras-team/keras, tensorflow/tensorflow); "
                   "reproduce with the repro.py the suite writes for this entry's example",
@@ -133,7 +133,8 @@ KNOWN: tuple[Known, ...] = (
                 "inside a mixed policy loses the incoming mask: its input is cast to float32 "
                 "and the mask is not carried over, so e.g. GlobalAveragePooling1D averages "
                 "over padding. The subclassed model, which passes mask= explicitly, gets the "
-                "masked (correct) result, so here Sequential is the wrong side.",
+                "masked (correct) result, so here Sequential is the wrong side; the losses and "
+                "gradients of training follow the outputs.",
         example=StackSpec(InputSpec("tokens", (2,), "int32", 4),
                           (LayerSpec.of("Embedding", input_dim=4, output_dim=2, mask_zero=True),
                            LayerSpec.of("GlobalAveragePooling1D", "float32")),

@@ -139,11 +139,11 @@ def _loss_dtypes(spec: StackSpec) -> set[str]:
 
 
 def _trainable_here(spec: StackSpec) -> bool:
-    """Keras 3's fit cannot train a model whose regularization losses come in two dtypes
-    (an activity loss in bfloat16/float16 next to a weight loss in float32): summing them
-    raises TypeError in every API alike, so such a stack has nothing to compare. Excluded
-    here, listed among the README findings (no upstream issue found)."""
-    return not (compat.IS_KERAS3 and len(_loss_dtypes(spec)) > 1)
+    """Keras 3's fit cannot train a model with a regularization loss in another dtype than
+    the float32 training loss (an activity loss in bfloat16/float16 under a mixed policy):
+    summing them raises TypeError in every API alike, so such a stack has nothing to
+    compare. Excluded here, listed among the README findings (no upstream issue found)."""
+    return not (compat.IS_KERAS3 and _loss_dtypes(spec) - {"float32"})
 
 
 def _with_dense_head(spec: StackSpec) -> StackSpec:
