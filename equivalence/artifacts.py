@@ -51,6 +51,6 @@ def write_failure(spec, check, mode, failures: dict, reference, weights, x) -> P
         (tmp / "blueprint.json").write_text(json.dumps({"layers": bp}, indent=1, default=list))
         (tmp / "failure.txt").write_text(
             "\n".join(f"{api}: {msg}" for api, msg in failures.items()) + "\n")
-        (tmp / "repro.py").write_text(repro.render(spec, check, mode))
+        (tmp / "repro.py").write_text(repro.render(spec, check, mode, failures))
     summary.record_failure(final)
     return final

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from equivalence import artifacts, known, portable, summary
+from equivalence import artifacts, known, portable, summary, workarounds
 from equivalence.builders import build, build_all
 from equivalence.compare import BITWISE, compare_observations, differences, tolerance_for
 from equivalence.data import make_inputs
@@ -113,8 +113,15 @@ CHECKS = {c.name: c for c in (
 )}
 
 
-def observe(check: Check, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> dict:
-    """({api: observation}, models, inputs, initial weights): models built fresh."""
+def observe(check: Check, spec: StackSpec, mode: Mode = DEFAULT_MODE,
+            workarounds_: tuple[str, ...] = ()) -> dict:
+    """({api: observation}, models, inputs, initial weights): models built fresh, with the
+    named workarounds of known discrepancies in place (see `equivalence.workarounds`)."""
+    with workarounds.applied(workarounds_):
+        return _observe(check, spec, mode)
+
+
+def _observe(check: Check, spec: StackSpec, mode: Mode) -> dict:
     models = build_all(spec)
     weights = portable.leaf_weights(models["sequential"])  # before any call mutates them
     x = make_inputs(spec)
@@ -147,20 +154,16 @@ class Discrepancy(AssertionError):
 def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
     """Run one check on one spec across the three APIs; raise Discrepancy on a real one.
 
-    A known upstream discrepancy (see `known`) that applies to this spec is tolerated and
-    counted; its strictness lives in `test_known.py`, which runs each entry's example.
+    A known upstream discrepancy (see `known`) is tolerated and counted only where its
+    cause is shown to be at work; its strictness lives in `test_known.py`, which runs each
+    entry's example.
     """
     check = CHECKS[check_name]
     mode = mode if check.modal else DEFAULT_MODE
     observed, models, x, weights = observe(check, spec, mode)
     problems = compare(check, spec, observed)
-    failures, expected = {}, {}
-    for api in problems:
-        entry = known.lookup(check.name, api, spec)
-        if entry:
-            expected[api] = entry
-        else:
-            failures[api] = problems[api]
+    expected = explain(check, spec, mode, observed, problems)
+    failures = {api: msg for api, msg in problems.items() if api not in expected}
     final = _is_final_example()
     # A passing example is a real result whenever it runs (Hypothesis replays only failing
     # ones as final); a failing one counts once, on the final replay, not while shrinking.
@@ -180,6 +183,16 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
             f"replay: pytest --replay {where / 'spec.json'}")
 
 
+def explain(check: Check, spec: StackSpec, mode: Mode, observed: dict,
+            problems: dict) -> dict[str, list]:
+    """{api: [known entries]} for the differences a known cause explains (known.explain)."""
+    if not problems:
+        return {}
+    return known.explain(check.name, spec, observed, problems,
+                         compare=lambda obs: compare(check, spec, obs),
+                         reobserve=lambda names: observe(check, spec, mode, names)[0])
+
+
 def outcomes(check: Check, spec: StackSpec, observed: dict, failures: dict,
              expected: dict) -> dict[str, dict]:
     """{api: {"status": exact|tolerance|known|failing, ...}} for the equivalence matrix:
@@ -191,7 +204,8 @@ def outcomes(check: Check, spec: StackSpec, observed: dict, failures: dict,
         if api in failures:
             out[api] = {"status": "failing"}
         elif api in expected:
-            out[api] = {"status": "known", "reference": expected[api].reference}
+            out[api] = {"status": "known",
+                        "reference": "; ".join(e.reference for e in expected[api])}
         elif tol is not BITWISE:
             out[api] = {"status": "tolerance", "tolerance": f"{tol.check}/{tol.dtype}",
                         "largest_difference": diffs.get(api, 0.0)}

@@ -1,37 +1,88 @@
-"""Known upstream discrepancies: check × API × Keras version range × upstream reference.
+"""Known upstream discrepancies, each matched by its cause.
 
-An entry applies to the specs its predicate accepts; there the property tests tolerate (and
-count) the discrepancy, since a later layer can round it away. Each entry carries the
-smallest spec that shows it, run as a strict xfail by `equivalence/test_known.py`, so the
-day upstream fixes it the suite says so.
+An entry names a cause and how to recognise it (`causes.Raises`, `causes.Repair` or
+`causes.Workaround`), the checks and APIs its cause reaches, the Keras (and TF) versions
+where its example reproduces (first and last, inclusive; None for an open end) and its
+smallest example. `explain` tolerates a difference only where an applicable entry's cause
+is shown to be at work; any other difference is a discrepancy, even where an entry applies.
+`equivalence/test_known.py` runs each example as a strict xfail, so the day upstream fixes
+it the suite says so.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
-from equivalence import compat
+from equivalence import causes, compat
+from equivalence.causes import Raises, Repair, Workaround
+from equivalence.compare import ERROR
 from equivalence.portable import APIS
 from equivalence.spec import InputSpec, LayerSpec, StackSpec
 
 OUTPUT_CHECKS = ("predict", "predict_on_batch", "call", "training_calls")
 # Training checks that compare each API with Sequential (resume compares inside an API).
 TRAINING_CHECKS = ("fit", "train_steps", "gradients")
+SAVING_CHECKS = ("keras_file", "config", "legacy_h5")
+Range = tuple[str | None, str | None]
+
+
+def version_triple(version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of '3.13.2', '2.22.0-dev20260101' or '3.16.0.dev2026'."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if not match:
+        raise ValueError(f"not a version: {version!r}")
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def within(version: str, bounds: Range) -> bool:
+    low, high = bounds
+    v = version_triple(version)
+    return (low is None or version_triple(low) <= v) and \
+        (high is None or v <= version_triple(high))
+
+
+def _always(spec: StackSpec) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
 class Known:
+    name: str
+    cause: str
+    upstream: str | None  # "owner/repo#N"; None: searched, none found
+    where: str  # where in the code the cause sits
+    recognise: Raises | Repair | Workaround
     checks: tuple[str, ...]
     apis: tuple[str, ...]  # the APIs whose observation differs
-    keras_min: tuple[int, int]  # inclusive
-    keras_max: tuple[int, int]  # exclusive
-    applies: Callable[[StackSpec], bool]
-    reference: str
-    summary: str
+    keras: Range  # first and last Keras versions where the example reproduces
     example: StackSpec
+    applies: Callable[[StackSpec], bool] = _always  # a cheap filter; the cause decides
+    tf: Range = (None, None)
+    overlaps: tuple[str, ...] = ()  # entries whose causes may act in the same cell
+    # (check, APIs) pairs where the cause reaches other APIs than `apis`.
+    apis_for: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    def in_range(self, keras_version: str = compat.KERAS_VERSION) -> bool:
-        return self.keras_min <= compat.version_tuple(keras_version) < self.keras_max
+    def cells(self) -> list[tuple[str, str]]:
+        """The (check, api) pairs where the cause shows, found by running the example."""
+        other = dict(self.apis_for)
+        return [(check, api) for check in self.checks for api in other.get(check, self.apis)]
+
+    @property
+    def reference(self) -> str:
+        return f"{self.upstream or 'no upstream issue found'}; {self.where}"
+
+    @property
+    def summary(self) -> str:
+        return self.cause
+
+    def in_range(self, keras_version: str = compat.KERAS_VERSION,
+                 tf_version: str = compat.TF_VERSION) -> bool:
+        return within(keras_version, self.keras) and within(tf_version, self.tf)
+
+    def short(self) -> str:
+        """One line for pytest's xfail report; the full text is in the summary file."""
+        return f"{self.name}: {self.upstream or 'no upstream issue found'}"
 
 
 # Layers that compute in their input's dtype instead of casting to the policy's.
@@ -66,16 +117,6 @@ def _masked_layer_pinned(spec: StackSpec) -> bool:
 _ONE_DENSE = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),))
 
 
-def _always(spec: StackSpec) -> bool:
-    return True
-
-
-def _weight_paths_entry(api: str, keras_min, keras_max, reference, summary) -> Known:
-    """A weight_paths discrepancy: shown by any stack with weights, one Dense suffices."""
-    return Known(checks=("weight_paths",), apis=(api,), keras_min=keras_min, keras_max=keras_max,
-                 applies=_always, reference=reference, summary=summary, example=_ONE_DENSE)
-
-
 def _nested(api: str) -> Callable[[StackSpec], bool]:
     """Whether a top-level Nested layer of this API is in the stack."""
     return lambda spec: any(layer.kind == "Nested" and layer.params["api"] == api
@@ -106,6 +147,10 @@ def _not_float32_input(spec: StackSpec) -> bool:
     return spec.input.dtype == "int32" or spec.policy != "float32"
 
 
+def _mixed_float_input(spec: StackSpec) -> bool:
+    return spec.policy != "float32" and spec.input.dtype != "int32"
+
+
 def _embedding_mask_zero(spec: StackSpec) -> bool:
     return any(layer.kind == "Embedding" and layer.params.get("mask_zero")
                for layer in spec.layers)
@@ -123,295 +168,377 @@ _HOLDS_SUBCLASSED = StackSpec(InputSpec("vector", (2,)),
                                             layers=(LayerSpec.of("Dense", units=1),)),
                                LayerSpec.of("Dense", units=1)))
 
+_CAST_EXAMPLE = StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
+                          policy="mixed_float16")
+_KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
+_KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
+_AUTOCAST_OFF = Workaround("subclassed_no_autocast",
+                           "the subclassed model takes its inputs as Functional does "
+                           "(Keras 3 _convert_input_args = False; Keras 2 _autocast = False)")
+_UNKNOWN_SUBCLASSED = "Unknown layer: 'SubclassedStack'"
+
 KNOWN: tuple[Known, ...] = (
     Known(
-        checks=OUTPUT_CHECKS + TRAINING_CHECKS, apis=("subclassed",), keras_min=(3, 0),
-        keras_max=(99, 0), applies=_masked_layer_pinned,
-        reference="no upstream issue found (searched keras-team/keras, tensorflow/tensorflow); "
-                  "reproduce with the repro.py the suite writes for this entry's example",
-        summary="Keras 3: in Sequential and Functional models a layer pinned to float32 "
-                "inside a mixed policy loses the incoming mask: its input is cast to float32 "
-                "and the mask is not carried over, so e.g. GlobalAveragePooling1D averages "
-                "over padding. The subclassed model, which passes mask= explicitly, gets the "
-                "masked (correct) result, so here Sequential is the wrong side; the losses and "
-                "gradients of training follow the outputs.",
+        name="mask-into-float32-layer",
+        cause="Keras 3: in Sequential and Functional models a layer pinned to float32 inside "
+              "a mixed policy loses the incoming mask: its input is cast to float32 and the "
+              "mask is not carried over, so e.g. GlobalAveragePooling1D averages over "
+              "padding. The subclassed model, which passes mask= explicitly, gets the masked "
+              "(correct) result, so here Sequential is the wrong side; training losses, "
+              "gradients and weights files cross-loaded with a subclassed model follow.",
+        upstream=None, where="keras/src/models/functional.py (the pinned layer's input is "
+                             "converted to its dtype without the mask)",
+        recognise=Workaround("no_mask_into_pinned",
+                             "the subclassed model passes no mask into a layer computing "
+                             "in another dtype than its input"),
+        checks=OUTPUT_CHECKS + TRAINING_CHECKS + ("weights_file",), apis=("subclassed",),
+        apis_for=(("weights_file", APIS),), keras=("3.5.0", None),
+        applies=_masked_layer_pinned,
+        overlaps=("subclassed-autocasts-inputs", "weights-file-meets-autocast"),
         example=StackSpec(InputSpec("tokens", (2,), "int32", 4),
                           (LayerSpec.of("Embedding", input_dim=4, output_dim=2, mask_zero=True),
                            LayerSpec.of("GlobalAveragePooling1D", "float32")),
                           policy="mixed_float16", seed=1),
     ),
-    _weight_paths_entry(
-        "functional", (3, 0), (99, 0),
-        "keras/src/backend/common/variables.py (path = name scope at creation); "
-        "cf. tensorflow/tensorflow#36463 for the Keras 2 analogue",
-        "Keras 3: a variable's path is the name scope it was created in. Sequential (built "
-        "from its Input) and a subclassed model (built by a call) create their layers' "
-        "weights under the model's name ('stack/l0_dense/kernel'), Functional outside it "
-        "('l0_dense/kernel'). Relative names agree (the weights check); code keyed on "
-        "variable.path does not carry across APIs."),
-    _weight_paths_entry(
-        "subclassed", (2, 0), (3, 0),
-        "tensorflow/tensorflow#22861 (subclassed weights named under the model scope when "
-        "built by a call)",
-        "Keras 2: a subclassed model built by calling it names its layers' weights under the "
-        "model's name ('stack/l0_dense/kernel:0'); Sequential and Functional do not "
-        "('l0_dense/kernel:0')."),
     Known(
-        checks=OUTPUT_CHECKS + TRAINING_CHECKS, apis=("subclassed",), keras_min=(2, 0),
-        keras_max=(99, 0), applies=_mixed_first_layer_float32,
-        reference="Keras 3: keras/src/layers/layer.py Layer.__call__ step 1 vs "
-                  "keras/src/models/functional.py (_convert_input_args = False); "
-                  "Keras 2: Layer._autocast / Functional._autocast = False",
-        summary="under a mixed policy a subclassed Model, being a Layer, casts its float "
-                "inputs to the compute dtype (float16/bfloat16) before its first layer; "
-                "Sequential and Functional convert inputs to the Input's dtype (float32). "
-                "A first layer pinned to float32, or one that does not autocast "
-                "(LayerNormalization), therefore sees rounded inputs only in the "
-                "subclassed model, and so do the gradients of the weights after it. No "
-                "upstream issue found; documented Layer autocasting.",
+        name="functional-weight-paths",
+        cause="Keras 3: a variable's path is the name scope it was created in. Sequential "
+              "(built from its Input) and a subclassed model (built by a call) create their "
+              "layers' weights under the model's name ('stack/l0_dense/kernel'), Functional "
+              "outside it ('l0_dense/kernel'), and outside a nested model's name too. "
+              "Relative names agree (the weights check).",
+        upstream=None, where="keras/src/backend/common/variables.py (path = name scope at "
+                             "creation); cf. tensorflow/tensorflow#36463, the Keras 2 analogue",
+        recognise=Repair(causes.strip_model_scopes,
+                         "the model name scopes removed from every path"),
+        checks=("weight_paths",), apis=("functional",), keras=_KERAS3, example=_ONE_DENSE,
+    ),
+    Known(
+        name="subclassed-weight-paths",
+        cause="Keras 2: a subclassed model built by calling it names its layers' weights "
+              "under the model's name ('stack/l0_dense/kernel:0'); Sequential and Functional "
+              "do not ('l0_dense/kernel:0').",
+        upstream="tensorflow/tensorflow#22861", where="tf_keras/src/engine/base_layer.py "
+                                                       "(weights created in the call's scope)",
+        recognise=Repair(causes.strip_model_scopes,
+                         "the model name scopes removed from every path"),
+        checks=("weight_paths",), apis=("subclassed",), keras=_KERAS2, example=_ONE_DENSE,
+    ),
+    Known(
+        name="subclassed-autocasts-inputs",
+        cause="Under a mixed policy a subclassed Model, being a Layer, casts its float inputs "
+              "to the compute dtype before its first layer; Sequential and Functional convert "
+              "inputs to the Input's dtype (float32). A first layer pinned to float32, or one "
+              "that does not autocast (LayerNormalization), sees rounded inputs only in the "
+              "subclassed model, and so do the gradients of the weights after it.",
+        upstream=None, where="Keras 3: keras/src/layers/layer.py Layer.__call__ step 1 vs "
+                             "keras/src/models/functional.py (_convert_input_args = False); "
+                             "Keras 2: Layer._autocast / Functional._autocast = False",
+        recognise=_AUTOCAST_OFF, checks=OUTPUT_CHECKS + TRAINING_CHECKS,
+        apis=("subclassed",), keras=("2.15.0", None), applies=_mixed_first_layer_float32,
+        overlaps=("mask-into-float32-layer",),
         example=StackSpec(InputSpec("vector", (3,)),
                           (LayerSpec.of("Activation", "float32", activation="linear"),
                            LayerSpec.of("Dense", "float32", units=1)),
                           policy="mixed_bfloat16", seed=1, batch=5),
     ),
     Known(
-        checks=("weights_file",), apis=APIS, keras_min=(2, 0), keras_max=(99, 0),
-        applies=_mixed_first_layer_float32,
-        reference="the autocast entry above (keras/src/layers/layer.py Layer.__call__ "
-                  "step 1): the weights load, the subclassed model's inputs are rounded",
-        summary="under a mixed policy with a first layer pinned to float32, a weights file "
-                "loaded into another API gives other outputs whenever a subclassed model is "
-                "on one side (it casts its inputs to float16/bfloat16 first, the entry "
-                "above), so every API's cross-load disagrees with its source.",
+        name="weights-file-meets-autocast",
+        cause="Under a mixed policy with a first layer pinned to float32, a weights file "
+              "loaded into another API gives other outputs whenever a subclassed model is on "
+              "one side: it casts its inputs first (subclassed-autocasts-inputs).",
+        upstream=None, where="keras/src/layers/layer.py Layer.__call__ step 1",
+        recognise=_AUTOCAST_OFF, checks=("weights_file",), apis=APIS, keras=("2.15.0", None),
+        applies=_mixed_first_layer_float32, overlaps=("mask-into-float32-layer",),
         example=StackSpec(InputSpec("vector", (1,)),
                           (LayerSpec("Reshape", (("target_shape", (1,)),), "float32"),),
                           policy="mixed_float16"),
     ),
     Known(
-        checks=("weights_file",), apis=APIS, keras_min=(3, 0), keras_max=(99, 0),
-        applies=_nested("same"),
-        reference="keras/src/saving/saving_lib.py: weights are stored under paths made from "
-                  "each nested object's class name (naming.to_snake_case(class name)); "
-                  "cf. keras-team/keras#2341 (Sequential vs Functional weights, Keras 1)",
-        summary="Keras 3 .weights.h5 keys a nested model's weights by its class "
-                "('layers/sequential/layers/dense/vars/0', '.../functional/...', "
-                "'.../subclassed_stack/...'), not by its layer name, so a weights file from a "
-                "model holding a nested Sequential does not load into the same stack built "
-                "with a nested Functional or subclassed model (ValueError: expected 2 "
-                "variables, received 0). Top-level models of different APIs load each "
-                "other's files fine.",
+        name="weights-file-keys-nested-class",
+        cause="Keras 3 .weights.h5 keys a nested model's weights by its class "
+              "('layers/sequential/...', '.../functional/...', '.../subclassed_stack/...'), "
+              "not by its layer name, so a weights file from a model holding a nested "
+              "Sequential does not load into the same stack holding a nested Functional or "
+              "subclassed model. Top-level models of different APIs load each other's.",
+        upstream=None, where="keras/src/saving/saving_lib.py (paths from "
+                             "naming.to_snake_case(class name)); cf. keras-team/keras#2341",
+        recognise=Raises("ValueError", r"expected \d+ variables, but received 0 variables"),
+        checks=("weights_file",), apis=APIS, keras=_KERAS3, applies=_nested("same"),
         example=StackSpec(InputSpec("vector", (1,)),
                           (LayerSpec.of("Nested", api="same",
                                         layers=(LayerSpec.of("Dense", units=1),)),)),
     ),
     Known(
-        checks=("keras_file", "config", "legacy_h5"), apis=("sequential",), keras_min=(3, 0),
-        keras_max=(99, 0), applies=_mixed,
-        reference="keras/src/models/sequential.py Sequential.from_config (builds cls(name=...) "
-                  "without the serialized 'dtype'); cf. keras-team/keras#19752, which asks "
-                  "from_config overrides to deserialize dtype",
-        summary="Keras 3: Sequential.get_config records the model's own dtype policy "
-                "('mixed_float16'), but Sequential.from_config (used by load_model too) "
-                "does not pass it on, so the rebuilt model's policy is float32. The layers "
-                "keep theirs, so outputs agree; Functional and subclassed models do not "
-                "serialize a model-level dtype at all.",
+        name="sequential-from-config-drops-policy",
+        cause="Keras 3: Sequential.get_config records the model's dtype policy, but "
+              "Sequential.from_config (and so load_model) does not pass it on: the rebuilt "
+              "model's policy is float32. The layers keep theirs, so outputs agree.",
+        upstream="keras-team/keras#19752", where="keras/src/models/sequential.py "
+                                                  "Sequential.from_config",
+        recognise=Repair(causes.configs_repair(causes.restore_model_dtype),
+                         "the model-level dtype restored in the rebuilt config"),
+        checks=SAVING_CHECKS, apis=("sequential",), keras=_KERAS3, applies=_mixed,
+        overlaps=("nested-sequential-drops-policy", "spatial-dropout-config-dtype"),
         example=StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
                           policy="mixed_float16"),
     ),
     Known(
-        checks=("keras_file", "config", "legacy_h5"), apis=("functional", "subclassed"),
-        keras_min=(3, 0), keras_max=(99, 0), applies=_mixed_nested_sequential,
-        reference="keras/src/models/sequential.py Sequential.from_config (the entry above, "
-                  "cf. keras-team/keras#19752), reached through the outer model's "
-                  "from_config",
-        summary="Keras 3: the entry above, one level down: a Functional or subclassed model "
-                "holding a nested Sequential model under a mixed policy rebuilds that "
-                "Sequential with policy float32 (from_config, load_model of .keras and "
-                ".h5). Outputs agree; configs differ.",
+        name="nested-sequential-drops-policy",
+        cause="Keras 3: sequential-from-config-drops-policy one level down: a model holding "
+              "a nested Sequential model under a mixed policy rebuilds that Sequential with "
+              "policy float32 (from_config, load_model of .keras and .h5).",
+        upstream="keras-team/keras#19752", where="keras/src/models/sequential.py "
+                                                  "Sequential.from_config, reached through "
+                                                  "the outer model's from_config",
+        recognise=Repair(causes.configs_repair(causes.restore_nested_sequential_dtype),
+                         "each nested Sequential's dtype restored in the rebuilt config"),
+        checks=SAVING_CHECKS, apis=APIS, keras=_KERAS3, applies=_mixed_nested_sequential,
+        apis_for=(("legacy_h5", ("sequential", "functional")),),
+        overlaps=("sequential-from-config-drops-policy", "legacy-h5-unknown-subclassed",
+                  "spatial-dropout-config-dtype"),
         example=StackSpec(InputSpec("vector", (1,)),
                           (LayerSpec.of("Nested", api="sequential",
                                         layers=(LayerSpec.of("LeakyReLU"),)),),
                           policy="mixed_float16"),
     ),
     Known(
-        checks=("keras_file", "config", "legacy_h5"), apis=("functional", "subclassed"),
-        keras_min=(3, 0), keras_max=(99, 0), applies=_mixed_spatial_dropout,
-        reference="no upstream issue found; keras/src/layers/regularization/"
-                  "spatial_dropout.py BaseSpatialDropout.get_config writes 'dtype': "
-                  "self.dtype (the variable dtype, float32) instead of the dtype policy",
-        summary="Keras 3: SpatialDropout1D/2D/3D.get_config records dtype 'float32' where "
-                "the layer's policy is mixed_float16/mixed_bfloat16, so the layer rebuilt "
-                "from its config (from_config, .keras, .h5) computes in float32: the "
-                "subclassed model's output comes back float32 instead of float16, and the "
-                "Functional model's node for the layer gains a 'training': False keyword "
-                "argument. Sequential has its own entry above for its model-level policy.",
+        name="spatial-dropout-config-dtype",
+        cause="Keras 3: SpatialDropout1D/2D/3D.get_config records dtype 'float32' (the "
+              "variable dtype) where the layer's policy is mixed, so the layer rebuilt from "
+              "its config computes in float32: a subclassed model's output comes back "
+              "float32, and a Functional node for the layer gains a 'training' argument.",
+        upstream=None, where="keras/src/layers/regularization/spatial_dropout.py "
+                             "BaseSpatialDropout.get_config ('dtype': self.dtype)",
+        recognise=Workaround("spatial_dropout_policy_config",
+                             "get_config writes the layer's dtype policy"),
+        checks=SAVING_CHECKS, apis=("functional", "subclassed"), keras=_KERAS3,
+        applies=_mixed_spatial_dropout, apis_for=(("legacy_h5", ("functional",)),),
+        overlaps=("sequential-from-config-drops-policy", "nested-sequential-drops-policy",
+                  "legacy-h5-unknown-subclassed"),
         example=StackSpec(InputSpec("sequence", (2, 1)),
                           (LayerSpec.of("SpatialDropout1D", rate=0.5, seed=0),),
                           policy="mixed_float16"),
     ),
     Known(
-        checks=("legacy_h5",), apis=("sequential", "functional"), keras_min=(3, 0),
-        keras_max=(99, 0), applies=lambda spec: "AlphaDropout" in spec.kinds(),
-        reference="no upstream issue found; TF's tf.keras.layers.AlphaDropout is "
-                  "keras/src/legacy/layers.py AlphaDropout, and the legacy .h5 loader "
-                  "resolves the class name to keras.layers.AlphaDropout",
-        summary="Keras 3 through TensorFlow: tf.keras.layers.AlphaDropout is Keras' legacy "
-                "AlphaDropout class (module 'keras._legacy.layers', no noise_shape), not "
-                "keras.layers.AlphaDropout; a legacy .h5 round trip brings back the other "
-                "class (module 'keras.layers', 'noise_shape': None). The .keras file keeps "
-                "the class; outputs agree.",
+        name="tf-keras-alpha-dropout-is-legacy",
+        cause="Keras 3 through TensorFlow: tf.keras.layers.AlphaDropout is Keras' legacy "
+              "AlphaDropout class (keras._legacy.layers), and a legacy .h5 round trip brings "
+              "back keras.layers.AlphaDropout instead. The .keras file keeps the class.",
+        upstream=None, where="keras/src/legacy/layers.py AlphaDropout, exported as "
+                             "tf.keras.layers.AlphaDropout",
+        recognise=Workaround("keras_alpha_dropout",
+                             "keras.layers.AlphaDropout built instead of the legacy class"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
+        applies=lambda spec: "AlphaDropout" in spec.kinds(),
         example=StackSpec(InputSpec("sequence", (2, 1)),
                           (LayerSpec.of("AlphaDropout", rate=0.5, seed=0),)),
     ),
     Known(
-        checks=("legacy_h5",), apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
-        applies=_always,
-        reference="Keras 3: tensorflow/tensorflow#61085 (a class registered with "
-                  "register_keras_serializable is 'Unknown layer' to the legacy "
-                  "deserializer), keras/src/legacy/saving/legacy_h5_format.py; Keras 2: "
-                  "tf_keras/src/saving/legacy/save.py save_model (documented "
-                  "NotImplementedError for subclassed models)",
-        summary="Keras 3: a subclassed model registered with "
-                "@keras.saving.register_keras_serializable(package=...) saves to a legacy "
-                ".h5 file, but load_model on it fails with \"Unknown layer: "
-                "'SubclassedStack'\": the legacy loader looks the class up without its "
-                "package prefix. Keras 2: model.save('*.h5') of a subclassed model raises "
-                "NotImplementedError (HDF5 needs a Functional or Sequential model). The "
-                ".keras / SavedModel and weights files of the same model work.",
-        example=_ONE_DENSE,
+        name="legacy-h5-unknown-subclassed",
+        cause="Keras 3: a subclassed model registered with register_keras_serializable(package"
+              "=...) saves to a legacy .h5 file, but load_model fails with \"Unknown layer: "
+              "'SubclassedStack'\": the legacy loader looks the class up without its package "
+              "prefix. Its .keras, SavedModel and weights files work.",
+        upstream="tensorflow/tensorflow#61085",
+        where="keras/src/legacy/saving/legacy_h5_format.py",
+        recognise=Raises("ValueError", re.escape(_UNKNOWN_SUBCLASSED)),
+        checks=("legacy_h5",), apis=("subclassed",), keras=_KERAS3, example=_ONE_DENSE,
     ),
     Known(
-        checks=("export",), apis=("subclassed",), keras_min=(2, 0), keras_max=(99, 0),
+        name="legacy-h5-refuses-subclassed",
+        cause="Keras 2: model.save('*.h5') of a subclassed model raises NotImplementedError "
+              "(HDF5 needs a Functional or Sequential model).",
+        upstream=None, where="tf_keras/src/saving/legacy/save.py save_model (documented)",
+        recognise=Raises("NotImplementedError", "HDF5|Functional"),
+        checks=("legacy_h5",), apis=("subclassed",), keras=_KERAS2, example=_ONE_DENSE,
+    ),
+    Known(
+        name="subclassed-export-signature-dtype",
+        cause="model.export() (Keras 3; tf.saved_model.save on Keras 2) of a subclassed "
+              "model writes a serving signature in the model's float compute dtype, not the "
+              "dtype of its data: token ids (int32) are refused, and under a mixed policy so "
+              "are float32 inputs. Sequential and Functional signatures take their Input's.",
+        upstream=None, where="keras/src/export/saved_model.py (the input spec comes from the "
+                             "model's call, which autocasts)",
+        recognise=Raises("InvalidArgumentError", r"was expected to be a \w+ tensor but is a"),
+        checks=("export",), apis=("subclassed",), keras=("2.15.0", None),
         applies=_not_float32_input,
-        reference="keras/src/export/saved_model.py (the serving signature's input spec "
-                  "comes from the model's call, which autocasts to the compute dtype); "
-                  "cf. the autocast entry above",
-        summary="model.export() (Keras 3; tf.saved_model.save on Keras 2) of a subclassed "
-                "model writes a serving signature "
-                "in the model's float compute dtype, not the dtype of the data it was built "
-                "on: token ids (int32) are refused, and under a mixed policy so are float32 "
-                "inputs (it expects float16/bfloat16), with InvalidArgumentError. "
-                "Sequential and Functional signatures take the dtype of their Input.",
         example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),),
                           policy="mixed_float16"),
     ),
     Known(
-        checks=("resume",), apis=APIS, keras_min=(2, 0), keras_max=(99, 0),
-        applies=_seeded_noise,
-        reference="keras-team/keras#19796 (Dropout's seed_generator_state is not restored "
-                  "by save/load); Keras 2: the layer's tf.random.Generator state is not saved "
-                  "in the .keras file either",
-        summary="Keras 3 (and Keras 2 alike): a seeded noise layer (Dropout, GaussianNoise, "
-                "...) keeps its random "
-                "stream in a SeedGenerator state variable that the .keras file does not "
-                "restore: the loaded layer restarts the stream from its seed, so training "
-                "resumed from a checkpoint draws other masks than training without the "
-                "interruption, in every API.",
+        name="seed-state-not-saved",
+        cause="A seeded noise layer keeps its random stream in a state variable that the "
+              ".keras file does not restore: the loaded layer restarts the stream from its "
+              "seed, so training resumed from a checkpoint draws other masks than training "
+              "without the interruption, in every API (Keras 2 and 3).",
+        upstream="keras-team/keras#19796", where="keras/src/random/seed_generator.py (state "
+                                                  "not saved); Keras 2 tf.random.Generator",
+        recognise=Workaround("restore_seed_state",
+                             "the random streams' state copied into the loaded model"),
+        checks=("resume",), apis=APIS, keras=("2.15.0", None), applies=_seeded_noise,
         example=StackSpec(InputSpec("vector", (4,)),
                           (LayerSpec.of("Dropout", rate=0.5, seed=3),
                            LayerSpec.of("Dense", units=2))),
     ),
     Known(
-        checks=("weights_checkpoint",), apis=APIS, keras_min=(2, 0), keras_max=(2, 99),
-        applies=_always,
-        reference="documented in Keras 2's Model.load_weights: the TensorFlow format "
-                  "\"loads based on the object-local names of attributes to which layers are "
-                  "assigned\" (tf_keras/src/engine/training.py); HDF5 loads a flat list",
-        summary="Keras 2: a TF-format weights checkpoint (save_weights without .h5) does not "
-                "load between a subclassed model and the same stack as Sequential or "
-                "Functional, either way: their object graphs differ (\"Nothing except the "
-                "root object matched a checkpointed value\"; \"Nothing to load\" without "
-                "weights). Sequential and Functional load each other's; the HDF5 weights "
-                "file loads into every API (weights_file).",
-        example=_ONE_DENSE,
+        name="tf-checkpoint-object-graph",
+        cause="Keras 2: a TF-format weights checkpoint does not load between a subclassed "
+              "model and the same stack as Sequential or Functional, either way: their object "
+              "graphs differ. The HDF5 weights file loads into every API.",
+        upstream=None, where="tf_keras/src/engine/training.py Model.load_weights (documented: "
+                             "matched by object-local attribute names)",
+        recognise=Raises("AssertionError", r"Nothing except the root object matched|"
+                                           r"Nothing to load|Unresolved object"),
+        checks=("weights_checkpoint",), apis=APIS, keras=_KERAS2, example=_ONE_DENSE,
     ),
     Known(
-        checks=("config",), apis=("subclassed",), keras_min=(2, 0), keras_max=(2, 99),
-        applies=_always,
-        reference="no upstream issue found; Keras 2 Model.to_json writes the bare class_name "
-                  "(no registered name), and layers.deserialize_from_json returns that str "
-                  "when no class of that name is known",
-        summary="Keras 2: model_from_json(model.to_json()) of a subclassed model registered "
-                "with register_keras_serializable returns the string 'SubclassedStack' "
-                "instead of a model (or an error); get_config/from_config works. Keras 3 "
-                "writes the registered name and rebuilds it.",
-        example=_ONE_DENSE,
+        name="model-from-json-returns-str",
+        cause="Keras 2: model_from_json(model.to_json()) of a registered subclassed model "
+              "returns the string 'SubclassedStack' instead of a model; get_config/from_config "
+              "works.",
+        upstream=None, where="tf_keras/src/engine/training.py Model.to_json (bare "
+                             "class_name) and layers.deserialize_from_json",
+        recognise=Raises("TypeError", r"from_json returned str, not a model"),
+        checks=("config",), apis=("subclassed",), keras=_KERAS2, example=_ONE_DENSE,
     ),
     Known(
-        checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0), keras_max=(99, 0),
+        name="legacy-h5-not-equal-op-layer",
+        cause="Keras 3: a Functional model with Embedding(mask_zero=True) feeding a "
+              "mask-consuming layer saves a legacy .h5 file that load_model cannot read "
+              "(\"Unknown layer: 'NotEqual'\"): the mask computation was serialized as an op "
+              "layer the legacy loader does not know.",
+        upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
+        recognise=Raises("ValueError", r"Unknown layer: 'NotEqual'"),
+        checks=("legacy_h5",), apis=("functional",), keras=_KERAS3,
         applies=_embedding_mask_zero,
-        reference="no upstream issue found; keras/src/legacy/saving/legacy_h5_format.py "
-                  "(the legacy config holds the mask computation as an op layer)",
-        summary="Keras 3: a Functional model with Embedding(mask_zero=True) feeding a "
-                "mask-consuming layer saves to a legacy .h5 file that load_model cannot read "
-                "(\"Unknown layer: 'NotEqual'\"): the mask computation was serialized as a "
-                "layer the legacy loader does not know. Sequential's .h5 loads; the .keras "
-                "file of the Functional model loads.",
         example=StackSpec(InputSpec("tokens", (4,), "int32", 5),
                           (LayerSpec.of("Embedding", input_dim=5, output_dim=2,
                                         mask_zero=True),
                            LayerSpec.of("GlobalAveragePooling1D"))),
     ),
     Known(
-        checks=("legacy_h5",), apis=("functional",), keras_min=(3, 0),
-        keras_max=(99, 0), applies=_nested("subclassed"),
-        reference="no upstream issue found; keras/src/models/functional.py (functional_from_"
-                  "config re-calls each layer with its node's kwargs, and a layer whose call "
-                  "takes mask= records mask=None)",
-        summary="Keras 3: a Functional model holding a nested subclassed model (whose call "
-                "takes mask=) does not round-trip its config through a legacy .h5 file: the "
-                "loaded model's node for that layer records an extra 'mask': None keyword "
-                "argument. Outputs and weights agree; code comparing configs sees a change.",
+        name="legacy-h5-node-mask-none",
+        cause="Keras 3: a Functional model holding a nested subclassed model (whose call "
+              "takes mask=) records a 'mask': None node argument on one side of a legacy "
+              ".h5 round trip only (the loaded model gains it on Keras 3.3-3.8, loses it on "
+              "3.13). Outputs and weights agree.",
+        upstream=None, where="keras/src/models/functional.py functional_from_config",
+        recognise=Repair(causes.configs_repair(causes.drop_node_mask_none, original_too=True),
+                         "'mask': None node arguments removed"),
+        checks=("legacy_h5",), apis=("functional",), keras=_KERAS3,
+        applies=_nested("subclassed"), overlaps=("legacy-h5-build-config-batch",),
         example=StackSpec(InputSpec("vector", (2,)),
                           (LayerSpec.of("Nested", api="subclassed",
                                         layers=(LayerSpec.of("Dense", units=1),)),
-                           LayerSpec.of("Dense", units=1)), policy="mixed_bfloat16"),
+                           LayerSpec.of("Dense", units=1))),
     ),
     Known(
-        checks=("legacy_h5",), apis=("functional",), keras_min=(2, 0), keras_max=(2, 99),
-        applies=_any_nested,
-        reference="no upstream issue found; tf_keras/src/saving/legacy/hdf5_format.py (the "
-                  "loaded nested model is re-serialized with the current serializer)",
-        summary="Keras 2: a Functional model holding a nested model does not round-trip its "
-                "config through a legacy .h5 file: the nested model's layer configs gain "
-                "'module' and 'build_config' keys they did not have. Outputs and weights "
-                "agree; code comparing configs sees a change.",
+        name="legacy-h5-nested-config-keys",
+        cause="Keras 2: a Functional model holding a nested model does not round-trip its "
+              "config through a legacy .h5 file: the nested model's layer configs gain "
+              "'module' and 'build_config' keys. Outputs and weights agree.",
+        upstream=None, where="tf_keras/src/saving/legacy/hdf5_format.py (the loaded nested "
+                             "model is re-serialized with the current serializer)",
+        recognise=Repair(causes.configs_repair(causes.drop_nested_keys("module",
+                                                                       "build_config")),
+                         "the added 'module' and 'build_config' keys removed"),
+        checks=("legacy_h5",), apis=("functional",), keras=_KERAS2, applies=_any_nested,
         example=StackSpec(InputSpec("vector", (1,)),
                           (LayerSpec.of("Nested", api="same",
                                         layers=(LayerSpec.of("LeakyReLU"),)),)),
     ),
     Known(
-        checks=("legacy_h5",), apis=("sequential",), keras_min=(2, 0), keras_max=(2, 99),
-        applies=_nested("subclassed"),
-        reference="tf_keras/src/saving/legacy/save.py save_model (documented: HDF5 needs "
-                  "Functional or Sequential models, and get_config of every layer)",
-        summary="Keras 2: model.save('*.h5') of a Sequential model holding a nested "
-                "subclassed model raises NotImplementedError (\"...is not serializable. "
-                "Consider saving to the Tensorflow SavedModel format\"), although that "
-                "subclassed model implements get_config; the Functional model holding it "
-                "saves.",
+        name="legacy-h5-sequential-refuses-nested-subclassed",
+        cause="Keras 2: model.save('*.h5') of a Sequential model holding a nested subclassed "
+              "model raises NotImplementedError, although the subclassed model implements "
+              "get_config; the Functional model holding it saves.",
+        upstream=None, where="tf_keras/src/saving/legacy/save.py save_model",
+        recognise=Raises("NotImplementedError", r"is not serializable|SavedModel"),
+        checks=("legacy_h5",), apis=("sequential",), keras=_KERAS2,
+        applies=_nested("subclassed"), overlaps=("legacy-h5-refuses-subclassed",),
         example=_HOLDS_SUBCLASSED,
     ),
     Known(
-        checks=("legacy_h5",), apis=("sequential",), keras_min=(3, 0), keras_max=(99, 0),
-        applies=_nested("subclassed"),
-        reference="no upstream issue found; keras/src/legacy/saving/ (the legacy loader "
-                  "never calls build_from_config, which keras/src/saving/"
-                  "serialization_lib.py does for the .keras format)",
-        summary="Keras 3: a Sequential model holding a nested subclassed model that was "
-                "built by calling it on data does not round-trip its config through a "
-                "legacy .h5 file: the nested model's build_config input_shape comes back "
-                "with batch dimension None (the outer model rebuilds it), not the batch "
-                "it was built on. Outputs and weights agree; the .keras file keeps it.",
+        name="legacy-h5-build-config-batch",
+        cause="Keras 3: a Sequential or Functional model holding a nested subclassed model "
+              "built on data gets the nested model's build_config back with batch dimension "
+              "None through a legacy .h5 file (the legacy loader never calls "
+              "build_from_config).",
+        upstream=None, where="keras/src/legacy/saving/ (no build_from_config, which "
+                             "keras/src/saving/serialization_lib.py calls for .keras)",
+        recognise=Repair(causes.configs_repair(causes.restore_build_batch),
+                         "each nested layer's build_config restored"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
+        applies=_nested("subclassed"), overlaps=("legacy-h5-node-mask-none",),
         example=_HOLDS_SUBCLASSED,
+    ),
+    Known(
+        name="functional-cast-op-layer-renamed",
+        cause="Keras 3.5: under a mixed policy a Functional model's input autocast is "
+              "written into its graph as a Cast op layer with an auto-numbered name, which "
+              "changes through from_config and load_model ('cast_445' becomes "
+              "'cast_447'). Outputs and weights agree.",
+        upstream=None, where="keras/src/models/functional.py (Keras 3.5 converts the "
+                             "Input's dtype with an op recorded as a layer)",
+        recognise=Repair(causes.configs_repair(causes.rename_auto_named("cast")),
+                         "auto-numbered cast layer names matched to the original's"),
+        checks=("keras_file", "config"), apis=("functional",), keras=("3.5.0", "3.5.0"),
+        applies=_mixed_float_input, example=_CAST_EXAMPLE,
+    ),
+    Known(
+        name="legacy-h5-unknown-cast",
+        cause="Keras 3.5: the Cast op layer of a mixed-policy Functional model (above) is "
+              "saved into a legacy .h5 file that load_model cannot read (\"Unknown layer: "
+              "'Cast'\").",
+        upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
+        recognise=Raises("ValueError", r"Unknown layer: 'Cast'"),
+        checks=("legacy_h5",), apis=("functional",), keras=("3.5.0", "3.5.0"),
+        applies=_mixed_float_input, example=_CAST_EXAMPLE,
     ),
 )
 
 
-def lookup(check: str, api: str, spec: StackSpec) -> Known | None:
-    """The known discrepancy expected for this check, API and spec here, if any."""
-    for entry in KNOWN:
-        if check in entry.checks and api in entry.apis and entry.in_range() \
-                and entry.applies(spec):
-            return entry
-    return None
+def lookup(check: str, api: str, spec: StackSpec) -> list[Known]:
+    """Every entry that may explain a difference in this check, API and spec here."""
+    return [entry for entry in KNOWN if (check, api) in entry.cells()
+            and entry.in_range() and entry.applies(spec)]
+
+
+def explain(check: str, spec: StackSpec, observed: dict, problems: dict,
+            compare: Callable[[dict], dict],
+            reobserve: Callable[[tuple[str, ...]], dict]) -> dict[str, list[Known]]:
+    """{api: [entries]} for the APIs in `problems` whose difference a known cause explains.
+
+    An API's exception is explained by an applicable `Raises` entry that matches it. Any
+    other difference is explained when, with every applicable entry's repair applied (to
+    the observations `reobserve(workarounds)` gives with their workarounds in place, if
+    any), `compare` no longer reports the API. Everything else stays a discrepancy.
+    """
+    candidates = {api: lookup(check, api, spec) for api in problems}
+    explained: dict[str, list[Known]] = {}
+    pending = {}
+    for api, entries in candidates.items():
+        if ERROR in observed[api]:
+            matching = [e for e in entries if isinstance(e.recognise, Raises)
+                        and e.recognise.matches(observed[api])]
+            if matching:
+                explained[api] = matching
+            continue
+        entries = [e for e in entries if not isinstance(e.recognise, Raises)]
+        if entries:
+            pending[api] = entries
+    if not pending:
+        return explained
+    names = tuple(sorted({e.recognise.name for entries in pending.values() for e in entries
+                          if isinstance(e.recognise, Workaround)}))
+    again = reobserve(names) if names else observed
+    for entry in dict.fromkeys(e for entries in pending.values() for e in entries):
+        if isinstance(entry.recognise, Repair):
+            again = entry.recognise.apply(again)
+    remaining = compare(again)
+    for api, entries in pending.items():
+        if api not in remaining:
+            explained[api] = entries
+    return explained

@@ -18,6 +18,9 @@ from equivalence.compat import IS_KERAS3, keras
 
 # --- PORTABLE: everything below is copied verbatim into repro scripts ---
 APIS = ("sequential", "functional", "subclassed")
+# Workarounds of known upstream discrepancies in effect (equivalence.workarounds sets them
+# while a known entry's cause is tested); empty in every ordinary run.
+ACTIVE_WORKAROUNDS = set()
 
 
 def _accepts(layer, arg):
@@ -46,7 +49,7 @@ class SubclassedStack(keras.Model):
             kwargs = {}
             if _accepts(layer, "training"):
                 kwargs["training"] = training
-            if m is not None and _accepts(layer, "mask"):
+            if m is not None and _accepts(layer, "mask") and not _drops_mask(layer, x):
                 kwargs["mask"] = m
             y = layer(x, **kwargs)
             m = getattr(y, "_keras_mask", None)
@@ -71,6 +74,16 @@ class SubclassedStack(keras.Model):
         return cls(layers, **config)
 
 
+def _drops_mask(layer, x):
+    """Workaround "no_mask_into_pinned": do as Keras 3 Sequential and Functional models do
+    under a mixed policy, where a layer computing in another float dtype than its input
+    does not receive the mask."""
+    dtype = tf.as_dtype(x.dtype)
+    if "no_mask_into_pinned" not in ACTIVE_WORKAROUNDS or not dtype.is_floating:
+        return False
+    return tf.as_dtype(layer.compute_dtype) != dtype
+
+
 def stack_layers(model):
     """The stack's layers in order, without the InputLayer Functional models list."""
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
@@ -90,6 +103,11 @@ def assemble(api, layers, input_shape, input_dtype, name="stack"):
     if api != "subclassed":
         raise ValueError(f"unknown api {api!r}")
     model = SubclassedStack(layers, name=name)
+    if "subclassed_no_autocast" in ACTIVE_WORKAROUNDS:  # inputs kept in their own dtype
+        if IS_KERAS3:
+            model.autocast = False
+        else:
+            model._autocast = False
     # Keras 3's build(shape) does not build sublayers: call it on a batch instead.
     model(tf.zeros((1,) + tuple(input_shape), dtype=input_dtype), training=False)
     return model
@@ -283,6 +301,26 @@ def reset_layer_seeds(model):
             generator = getattr(rng, "_generator", None)
             if generator is not None and getattr(rng, "_seed", None) is not None:
                 generator.reset_from_seed(rng._seed)
+
+
+def _seed_states(model):
+    """The state variables of the model's seeded random streams, in layer order."""
+    out = []
+    for layer in _all_layers(model):
+        if IS_KERAS3:
+            out += [gen.state for gen in getattr(layer, "_seed_generators", None) or []]
+        else:
+            generator = getattr(getattr(layer, "_random_generator", None), "_generator", None)
+            if generator is not None:
+                out.append(generator.state)
+    return out
+
+
+def copy_seed_state(source, target):
+    """Workaround "restore_seed_state": the target's random streams where the source's are
+    (what a checkpoint that saved them would restore)."""
+    for a, b in zip(_seed_states(source), _seed_states(target)):
+        b.assign(a)
 
 
 # Saving and loading. Every file goes to a scratch directory removed afterwards.
@@ -536,6 +574,8 @@ def observe_resume(model, x):
         path = os.path.join(d, "checkpoint.keras")
         model.save(path)
         resumed = _loaded(path, model, model.dtype_policy.name)
+    if "restore_seed_state" in ACTIVE_WORKAROUNDS:
+        copy_seed_state(model, resumed)
     out = {}
     for how, m in (("uninterrupted", model), ("resumed", resumed)):
         at_load = training_state(m)

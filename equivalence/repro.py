@@ -46,6 +46,9 @@ MODAL, JIT_COMPILE, RUN_EAGERLY = {modal!r}, {jit!r}, {eager!r}
 # freshly built models; SAFE: an exception is the observation (saving and loading checks).
 TRAINING, FRESH, SAFE = {training!r}, {fresh!r}, {safe!r}
 SEED = {seed!r}
+# The APIs the suite found differing: another API's difference (a known upstream one the
+# suite tolerated) is printed but is not what this script reproduces.
+FAILING = {failing!r}
 RTOL, ATOL = {rtol!r}, {atol!r}
 POLICY, INPUT_SHAPE, INPUT_DTYPE = {policy!r}, {shape!r}, {dtype!r}
 
@@ -100,8 +103,9 @@ def main():
     problems = compare_observations(observed, WITHIN, RTOL, ATOL)
     for api in APIS:
         print(f"{{CHECK}} {{api}}: {{problems.get(api, 'matches')}}")
-    print("REPRODUCED" if problems else "NOT REPRODUCED")
-    return 1 if problems else 0
+    reproduced = any(api in problems for api in FAILING)
+    print("REPRODUCED" if reproduced else "NOT REPRODUCED")
+    return 1 if reproduced else 0
 
 
 if __name__ == "__main__":
@@ -122,7 +126,7 @@ def portable_source(module) -> str:
     return source[source.index(MARKER):]
 
 
-def render(spec, check, mode) -> str:
+def render(spec, check, mode, failing=("sequential", "functional", "subclassed")) -> str:
     from equivalence.compare import tolerance_for
 
     tol = tolerance_for(check.name, spec.compute_dtype)
@@ -137,7 +141,7 @@ def render(spec, check, mode) -> str:
         rtol=tol.rtol if tol.rtol or tol.atol else None,
         atol=tol.atol if tol.rtol or tol.atol else None,
         policy=spec.policy, shape=tuple(spec.input.shape), dtype=spec.input.dtype,
-        seed=spec.seed, fresh=check.fresh, safe=check.raises_is_finding,
+        seed=spec.seed, fresh=check.fresh, failing=tuple(failing), safe=check.raises_is_finding,
         training=((mode.optimizer, mode.loss, mode.steps_per_execution)
                   if check.trains and mode.optimizer else None))
     return "\n".join([header, portable_source(portable), portable_source(compare), driver])

@@ -120,6 +120,12 @@ def trainable_stacks(**kwargs) -> st.SearchStrategy[StackSpec]:
     return stacks(**kwargs).map(_with_dense_head).filter(_trainable_here)
 
 
+def trains(spec: StackSpec) -> bool:
+    """Whether the training checks take this spec as it is (a replayed one included): it
+    ends in the Dense head trainable_stacks gives every stack, and fit can train it."""
+    return spec.layers[-1].kind == "Dense" and _trainable_here(spec)
+
+
 def _loss_dtypes(spec: StackSpec) -> set[str]:
     """The dtypes of the stack's regularization losses: weight regularizers give float32
     (variables are float32), activity regularization the layer's compute dtype."""

@@ -1,34 +1,61 @@
-"""Known upstream discrepancies, each on its smallest example, as strict xfails."""
+"""Known upstream discrepancies: each reproduces on its smallest example, by its cause."""
 import pytest
 
-from equivalence import known
-from equivalence.checks import CHECKS, DEFAULT_MODE, compare, observe
+from equivalence import compat, known, strategies
+from equivalence.checks import CHECKS, DEFAULT_MODE, compare, explain, observe, verify
 
 # Training checks compile with an optimizer and a loss; any will do for an example.
 TRAINING_MODE = DEFAULT_MODE.training("sgd_momentum", "mse")
 
 
+class Reproduced(Exception):
+    """The entry's difference appeared on its example and its cause explains it."""
+
+
+def _mode(check):
+    return TRAINING_MODE if check.trains else DEFAULT_MODE
+
+
 def _cases():
-    for number, entry in enumerate(known.KNOWN):
-        for check in entry.checks:
-            for api in entry.apis:
-                marks = [pytest.mark.xfail(strict=True,
-                                           reason=f"{entry.reference}: {entry.summary}")
-                         ] if entry.in_range() else []
-                yield pytest.param(entry, check, api, marks=marks,
-                                   id=f"known{number}-{api}-{check}")
+    for entry in known.KNOWN:
+        for check, api in entry.cells():
+            marks = [pytest.mark.xfail(strict=True, raises=Reproduced, reason=entry.short())
+                     ] if entry.in_range() else []
+            yield pytest.param(entry, check, api, marks=marks, id=f"{entry.name}-{api}-{check}")
 
 
 @pytest.mark.parametrize("entry, check, api", list(_cases()))
 def test_known_discrepancy_still_reproduces(entry, check, api):
-    # The entry's API must agree with Sequential on the entry's example. While the Keras
-    # version is in the entry's range this fails (strict xfail); the day upstream fixes it,
-    # the XPASS fails the run. Outside the range it must simply pass.
+    # In range, the example must show the difference and the entry's cause must explain
+    # it (then Reproduced: a strict xfail). A difference that no longer appears, or that
+    # the cause does not explain, fails the test. Outside the range the APIs must agree,
+    # unless an entry in range here explains the difference.
     check_ = CHECKS[check]
-    mode = TRAINING_MODE if check_.trains else DEFAULT_MODE
-    observed = observe(check_, entry.example, mode)[0]
+    observed = observe(check_, entry.example, _mode(check_))[0]
     problems = compare(check_, entry.example, observed)
-    if not entry.in_range() and known.lookup(check, api, entry.example):
-        pytest.skip("outside this entry's range, but its example shows another entry that "
-                    "is in range here")
-    assert api not in problems, problems.get(api)
+    explained = explain(check_, entry.example, _mode(check_), observed, problems)
+    if not entry.in_range():
+        assert api not in problems or api in explained, problems.get(api)
+        return
+    assert api in problems, (f"{entry.name} no longer shows on {api} {check} with Keras "
+                             f"{compat.KERAS_VERSION}: fixed? end the entry's range")
+    assert entry in explained.get(api, []), \
+        f"{api} {check} differs, but not by {entry.name}'s cause: {problems[api]}"
+    raise Reproduced(entry.name)
+
+
+def _examples():
+    for entry in known.KNOWN:
+        if entry.in_range():
+            for check in CHECKS.values():
+                if check.trains and not strategies.trains(entry.example):
+                    continue  # no weights to train: the training tests never draw it
+                if check.name != "weights_checkpoint" or not compat.IS_KERAS3:
+                    yield pytest.param(entry, check, id=f"{entry.name}-{check.name}")
+
+
+@pytest.mark.parametrize("entry, check", list(_examples()))
+def test_known_example_shows_no_unexplained_discrepancy(entry, check, isolated_results):
+    # What `pytest --replay` of the example does: every check, each difference explained by
+    # a known cause. A check the cause reaches but the entry does not list fails here.
+    verify(check.name, entry.example, _mode(check))

@@ -138,7 +138,7 @@ class Night:
                  f"nights at least. History: {self.path} ({self.past['night'].nunique()} "
                  f"earlier nights).")
         doc.table(self.alerts.round(3))
-        combined = pd.concat([self.past, self.now], ignore_index=True)
+        combined = self.combined()
         if combined["night"].nunique() > 1:
             doc.figure("trends", render.plot_trends(combined, self.alerts))
         frames["history"] = combined
@@ -148,5 +148,10 @@ class Night:
     def save(self) -> None:
         """Append tonight's rows: the whole file is rewritten under a temporary name and
         renamed, so a killed run leaves the old history intact."""
-        write_text(self.path, pd.concat([self.past, self.now], ignore_index=True)
-                   .to_csv(index=False))
+        write_text(self.path, self.combined().to_csv(index=False))
+
+    def combined(self) -> pd.DataFrame:
+        """The history with tonight's rows (an empty history adds no columns' dtypes:
+        pandas < 2.3 warns about concatenating empty frames)."""
+        frames = [f for f in (self.past, self.now) if not f.empty] or [self.now]
+        return pd.concat(frames, ignore_index=True)

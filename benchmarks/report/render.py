@@ -140,7 +140,11 @@ def _ratio_points(ax, part: pd.DataFrame, ys, low: str, high: str, **style) -> N
     """Each row's ratio at its y, with its interval (columns `low`, `high`) as error bars."""
     below = (part["ratio"] - part[low]).clip(lower=0).fillna(0)
     above = (part[high] - part["ratio"]).clip(lower=0).fillna(0)
-    ax.errorbar(part["ratio"], ys, xerr=[below, above], fmt="o", capsize=2, **style)
+    # Plain lists: matplotlib probes the first error element with math.isfinite, which
+    # NumPy 1.x warns about for a one-element array (a one-row part).
+    ax.errorbar(part["ratio"].astype(float).tolist(), list(ys),
+                xerr=[below.astype(float).tolist(), above.astype(float).tolist()], fmt="o",
+                capsize=2, **style)
 
 
 def plot_api_ratios(times: pd.DataFrame):

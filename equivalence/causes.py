@@ -1,0 +1,201 @@
+"""How a known discrepancy is recognised by its cause, not by where it shows up.
+
+A known entry tolerates a difference only where its cause is shown to be at work:
+- `Raises`: the API's observation is an exception of this type whose message matches;
+- `Repair`: a function that undoes exactly the described symptom in the observations (say,
+  the model-level dtype that `from_config` drops) — after it the API must agree;
+- `Workaround`: the check is observed again with a named workaround in place (see
+  `portable.WORKAROUNDS`: the subclassed model's input autocast off, the mask not passed
+  into a float32-pinned layer, a fixed `get_config`, ...) — the difference must disappear.
+Any other difference in a cell where an entry applies stays a discrepancy.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from equivalence.compare import ERROR
+
+
+@dataclass(frozen=True)
+class Raises:
+    """The API raised `type` with a message that `pattern` (a regex) searches out."""
+
+    type: str
+    pattern: str
+
+    def matches(self, observation: dict) -> bool:
+        message = observation.get(ERROR) if isinstance(observation, dict) else None
+        if not message or not message.startswith(f"{self.type}: "):
+            return False
+        return re.search(self.pattern, message[len(self.type) + 2:]) is not None
+
+    def describe(self) -> str:
+        return f"raises {self.type} matching {self.pattern!r}"
+
+
+@dataclass(frozen=True)
+class Repair:
+    """`repair(observation)` returns a copy with the symptom undone (in every API)."""
+
+    repair: Callable[[dict], dict]
+    what: str
+
+    def apply(self, observed: dict) -> dict:
+        return {api: obs if ERROR in obs else self.repair(copy.deepcopy(obs))
+                for api, obs in observed.items()}
+
+    def describe(self) -> str:
+        return f"repaired: {self.what}"
+
+
+@dataclass(frozen=True)
+class Workaround:
+    """Observed again with `portable.WORKAROUNDS[name]` in place, the APIs agree."""
+
+    name: str
+    what: str
+
+    def describe(self) -> str:
+        return f"workaround: {self.what}"
+
+
+# --- repairs of saved and rebuilt configs -------------------------------------------------
+# Saving checks observe {"original": state, "loaded" | "from_config" | "from_json": state},
+# each state holding the model's config; a repair edits the configs of the others.
+
+def configs_repair(fix: Callable[[dict, dict], None],
+                   original_too: bool = False) -> Callable[[dict], dict]:
+    """A repair that calls fix(config, original_config) on every non-original state (and
+    on the original's too with `original_too`, for a symptom on either side)."""
+    def repair(obs: dict) -> dict:
+        original = copy.deepcopy(obs["original"]["config"])
+        for key, state in obs.items():
+            if key != "original" or original_too:
+                fix(state["config"], original)
+        return obs
+    return repair
+
+
+def layer_configs(config) -> list[dict]:
+    """Every serialized layer ({"class_name", "config"}) inside a config, depth first."""
+    found = []
+    if isinstance(config, dict):
+        if "class_name" in config and isinstance(config.get("config"), dict):
+            found.append(config)
+        for value in config.values():
+            found += layer_configs(value)
+    elif isinstance(config, list):
+        for value in config:
+            found += layer_configs(value)
+    return found
+
+
+def by_name(config: dict) -> dict[str, dict]:
+    return {c["config"].get("name"): c for c in layer_configs(config)}
+
+
+def restore_model_dtype(config: dict, original: dict) -> None:
+    """The model-level dtype policy, as the original recorded it."""
+    if "dtype" in original:
+        config["dtype"] = original["dtype"]
+
+
+def restore_nested_sequential_dtype(config: dict, original: dict) -> None:
+    """Each nested Sequential model's dtype policy, as the original recorded it."""
+    before = by_name(original)
+    for layer in layer_configs(config):
+        old = before.get(layer["config"].get("name"))
+        if layer["class_name"] == "Sequential" and old and "dtype" in old["config"]:
+            layer["config"]["dtype"] = old["config"]["dtype"]
+
+
+def drop_node_mask_none(config, original=None) -> None:
+    """Remove a `mask: None` keyword argument from every node of a Functional config."""
+    if isinstance(config, dict):
+        kwargs = config.get("kwargs")
+        if isinstance(kwargs, dict) and "mask" in kwargs and kwargs["mask"] is None:
+            del kwargs["mask"]
+        for value in config.values():
+            drop_node_mask_none(value)
+    elif isinstance(config, list):
+        for value in config:
+            drop_node_mask_none(value)
+
+
+def drop_nested_keys(*keys: str) -> Callable[[dict, dict], None]:
+    """Remove `keys` from nested layer configs where the original has none of them."""
+    def fix(config: dict, original: dict) -> None:
+        before = by_name(original)
+        for layer in layer_configs(config):
+            old = before.get(layer["config"].get("name"), {})
+            for key in keys:
+                if key in layer and key not in old:
+                    del layer[key]
+    return fix
+
+
+def restore_build_batch(config: dict, original: dict) -> None:
+    """Each nested layer's build_config as the original recorded it."""
+    before = by_name(original)
+    for layer in layer_configs(config):
+        old = before.get(layer["config"].get("name"))
+        if old and "build_config" in old and "build_config" in layer:
+            layer["build_config"] = old["build_config"]
+
+
+def rename_auto_named(prefix: str) -> Callable[[dict, dict], None]:
+    """Auto-numbered op layer names (`cast_445`) replaced by the original's, in order."""
+    pattern = re.compile(rf"^{re.escape(prefix)}(_\d+)?$")
+
+    def fix(config: dict, original: dict) -> None:
+        names = [n for n in _strings(original) if pattern.match(n)]
+        mapping = dict(zip(sorted({n for n in _strings(config) if pattern.match(n)},
+                                  key=_suffix), sorted(set(names), key=_suffix)))
+        _replace_strings(config, mapping)
+    return fix
+
+
+def _suffix(name: str) -> int:
+    tail = name.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _replace_strings(value, mapping):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str):
+                value[k] = mapping.get(v, v)
+            else:
+                _replace_strings(v, mapping)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, str):
+                value[i] = mapping.get(v, v)
+            else:
+                _replace_strings(v, mapping)
+
+
+# The suite names the outer model "stack" and nested models "l<i>_nested" (builders).
+MODEL_SCOPE = re.compile(r"^(stack|l\d+_nested(_\d+_nested)*)$")
+
+
+def strip_model_scopes(obs: dict) -> dict:
+    """weight_paths: the name scopes of the outer and nested models removed from every
+    path, so only where a model's name shows in a path is repaired."""
+    obs["paths"] = ["/".join(part for part in path.split("/") if not MODEL_SCOPE.match(part))
+                    for path in obs["paths"]]
+    return obs

@@ -1,0 +1,67 @@
+"""The workarounds of known upstream discrepancies, by name (see `causes.Workaround`).
+
+`applied(names)` puts them in place for a block: flags that `portable` reads while it
+builds and observes models, and patches of Keras that fix a bug where it is. With a known
+entry's workaround in place the APIs must agree bitwise, or the entry does not explain
+the difference.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from equivalence import portable
+from equivalence.compat import IS_KERAS3, keras
+
+# Read by portable: the subclassed model takes its inputs as Functional does (no autocast);
+# it passes no mask into a layer computing in another dtype (as Sequential/Functional do);
+# a resumed model gets the random streams' state the checkpoint did not restore.
+FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "restore_seed_state")
+
+
+@contextlib.contextmanager
+def _patched(owner, name, value):
+    old = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, old)
+
+
+def _spatial_dropout_policy_config():
+    """BaseSpatialDropout.get_config writing the dtype policy instead of the variable
+    dtype (what Layer.get_config writes)."""
+    base = type(keras.layers.SpatialDropout1D(0.5)).__mro__[1]
+    original = base.get_config
+
+    def get_config(self):
+        return {**original(self), "dtype": self.dtype_policy.name}
+
+    return _patched(base, "get_config", get_config)
+
+
+def _keras_alpha_dropout():
+    """tf.keras.layers.AlphaDropout as keras.layers.AlphaDropout (not the legacy class)."""
+    import keras as keras_package
+
+    return _patched(keras.layers, "AlphaDropout", keras_package.layers.AlphaDropout)
+
+
+PATCHES = {"spatial_dropout_policy_config": _spatial_dropout_policy_config,
+           "keras_alpha_dropout": _keras_alpha_dropout} if IS_KERAS3 else {}
+
+
+@contextlib.contextmanager
+def applied(names):
+    """The named workarounds in place for the block (unknown names raise KeyError)."""
+    for name in names:
+        if name not in FLAGS and name not in PATCHES:
+            raise KeyError(f"no workaround named {name!r} here")
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            if name in PATCHES:
+                stack.enter_context(PATCHES[name]())
+        flags = {n for n in names if n in FLAGS}
+        portable.ACTIVE_WORKAROUNDS.update(flags)
+        stack.callback(portable.ACTIVE_WORKAROUNDS.difference_update, flags)
+        yield
