@@ -11,6 +11,7 @@ import contextlib
 from equivalence import compat
 from equivalence.compat import keras
 from equivalence.layers import REGISTRY
+from equivalence import portable
 from equivalence.portable import APIS, assemble, copy_weights
 from equivalence.spec import LayerSpec, SpecError, StackSpec
 
@@ -39,6 +40,8 @@ def make_layers(layer_specs, shape, prefix="l", api="sequential"):
         name = _layer_name(prefix, i, ls.kind)
         if ls.kind == "Nested":
             layers.append(nested_model(ls, name, shape, api))
+        elif info.seeded and "noise_off" in portable.ACTIVE_WORKAROUNDS:  # no weights either
+            layers.append(keras.layers.Activation("linear", name=name, dtype=ls.dtype))
         else:
             layers.append(info.build(ls.params, name, ls.dtype))
         shape = info.output_shape(shape, ls.params)

@@ -170,6 +170,9 @@ _HOLDS_SUBCLASSED = StackSpec(InputSpec("vector", (2,)),
 
 _CAST_EXAMPLE = StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
                           policy="mixed_float16")
+_NOISE_RESUME = StackSpec(InputSpec("vector", (4,)),
+                          (LayerSpec.of("Dropout", rate=0.5, seed=3),
+                           LayerSpec.of("Dense", units=2)))
 _KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
 _KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
 _AUTOCAST_OFF = Workaround("subclassed_no_autocast",
@@ -377,10 +380,37 @@ KNOWN: tuple[Known, ...] = (
                                                   "not saved); Keras 2 tf.random.Generator",
         recognise=Workaround("restore_seed_state",
                              "the random streams' state copied into the loaded model"),
-        checks=("resume",), apis=APIS, keras=("2.15.0", None), applies=_seeded_noise,
-        example=StackSpec(InputSpec("vector", (4,)),
-                          (LayerSpec.of("Dropout", rate=0.5, seed=3),
-                           LayerSpec.of("Dense", units=2))),
+        checks=("resume",), apis=APIS, keras=_KERAS3, applies=_seeded_noise,
+        example=_NOISE_RESUME,
+    ),
+    Known(
+        name="keras2-noise-stream-restarts",
+        cause="Keras 2: a seeded noise layer draws from stateful random ops whose state "
+              "lives in the traced function, not in the model: a model loaded from a "
+              ".keras file restarts the stream, so training resumed from a checkpoint draws "
+              "other masks than training without the interruption, in every API.",
+        upstream="keras-team/keras#19796", where="tf_keras/src/backend.py RandomGenerator "
+                                                  "(legacy stateful ops: nothing to save)",
+        recognise=Workaround("noise_off", "the seeded noise layers built as linear "
+                                          "activations"),
+        checks=("resume",), apis=APIS, keras=_KERAS2, applies=_seeded_noise,
+        example=_NOISE_RESUME,
+    ),
+    Known(
+        name="keras2-loss-scale-not-saved",
+        cause="Keras 2: the .keras file of a mixed_float16 model does not restore its "
+              "LossScaleOptimizer's dynamic loss scale (16384 after a few steps comes back "
+              "as the initial 32768), so training resumed from a checkpoint scales, and may "
+              "skip, other steps than training without the interruption, in every API.",
+        upstream=None, where="tf_keras/src/mixed_precision/loss_scale_optimizer.py "
+                             "(loss_scale and dynamic_counter are not among the saved "
+                             "optimizer variables)",
+        recognise=Workaround("restore_loss_scale", "the loss scale and its counter copied "
+                                                   "into the loaded optimizer"),
+        checks=("resume",), apis=APIS, keras=_KERAS2,
+        applies=lambda spec: spec.policy == "mixed_float16",
+        example=StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),),
+                          policy="mixed_float16"),
     ),
     Known(
         name="tf-checkpoint-object-graph",
@@ -438,40 +468,31 @@ KNOWN: tuple[Known, ...] = (
         name="legacy-h5-nested-config-keys",
         cause="Keras 2: a Functional model holding a nested model does not round-trip its "
               "config through a legacy .h5 file: the nested model's layer configs gain "
-              "'module' and 'build_config' keys. Outputs and weights agree.",
+              "'module', 'registered_name' and 'build_config' keys. Outputs and weights "
+              "agree.",
         upstream=None, where="tf_keras/src/saving/legacy/hdf5_format.py (the loaded nested "
                              "model is re-serialized with the current serializer)",
-        recognise=Repair(causes.configs_repair(causes.drop_nested_keys("module",
-                                                                       "build_config")),
-                         "the added 'module' and 'build_config' keys removed"),
+        recognise=Repair(causes.configs_repair(causes.drop_nested_keys(
+                             "module", "build_config", "registered_name")),
+                         "the added 'module', 'build_config', 'registered_name' removed"),
         checks=("legacy_h5",), apis=("functional",), keras=_KERAS2, applies=_any_nested,
         example=StackSpec(InputSpec("vector", (1,)),
                           (LayerSpec.of("Nested", api="same",
                                         layers=(LayerSpec.of("LeakyReLU"),)),)),
     ),
     Known(
-        name="legacy-h5-sequential-refuses-nested-subclassed",
-        cause="Keras 2: model.save('*.h5') of a Sequential model holding a nested subclassed "
-              "model raises NotImplementedError, although the subclassed model implements "
-              "get_config; the Functional model holding it saves.",
-        upstream=None, where="tf_keras/src/saving/legacy/save.py save_model",
-        recognise=Raises("NotImplementedError", r"is not serializable|SavedModel"),
-        checks=("legacy_h5",), apis=("sequential",), keras=_KERAS2,
-        applies=_nested("subclassed"), overlaps=("legacy-h5-refuses-subclassed",),
-        example=_HOLDS_SUBCLASSED,
-    ),
-    Known(
         name="legacy-h5-build-config-batch",
-        cause="Keras 3: a Sequential or Functional model holding a nested subclassed model "
-              "built on data gets the nested model's build_config back with batch dimension "
-              "None through a legacy .h5 file (the legacy loader never calls "
-              "build_from_config).",
+        cause="A Sequential or Functional model holding a nested subclassed model built on "
+              "data gets the nested model's build_config back with batch dimension None "
+              "through a legacy .h5 file (the legacy loader never calls build_from_config; "
+              "Keras 2 and 3).",
         upstream=None, where="keras/src/legacy/saving/ (no build_from_config, which "
                              "keras/src/saving/serialization_lib.py calls for .keras)",
         recognise=Repair(causes.configs_repair(causes.restore_build_batch),
                          "each nested layer's build_config restored"),
-        checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
-        applies=_nested("subclassed"), overlaps=("legacy-h5-node-mask-none",),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=("2.15.0", None),
+        applies=_nested("subclassed"),
+        overlaps=("legacy-h5-node-mask-none", "legacy-h5-nested-config-keys"),
         example=_HOLDS_SUBCLASSED,
     ),
     Known(

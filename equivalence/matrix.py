@@ -9,9 +9,10 @@ results/ENV/ (the JUnit XML of pytest and the equivalence summary) and writes
     results/matrix/matrix.md   the table (environment, TF, Keras, tests, stacks, checks,
                                stacks/min, discrepancies, known upstream, wall time)
 
-Resumable: an environment already done for this commit and these arguments is not run
-again unless --force (or --rerun ENV). Results from another commit are refused without
---force. Exit status: 0 when every environment passed, 1 otherwise, 2 for bad input.
+Resumable: an environment already done for this code (the last commit that changed it) and
+these arguments is not run again unless --rerun ENV. A folder holding results of other code
+is refused without --force (which runs the named environments and keeps the other rows,
+each labelled with its commit). Exit status: 0 when every environment passed, 1 otherwise, 2 for bad input.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from equivalence.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "keras-parity-matrix/1"
-COLUMNS = ("environment", "TF", "Keras", "tests", "stacks", "checks", "stacks/min",
+COLUMNS = ("environment", "commit", "TF", "Keras", "tests", "stacks", "checks", "stacks/min",
            "discrepancies", "known upstream", "wall time")
 
 
@@ -44,12 +45,17 @@ def environments(tox_ini: Path = ROOT / "tox.ini") -> list[str]:
     return [e.strip() for e in parser.get("tox", "envlist").split(",") if e.strip()]
 
 
+# What a run's outcome depends on: a commit that changes only documents keeps the rows.
+CODE = ("equivalence", "benchmarks", "tests", "conftest.py", "tox.ini", "pyproject.toml")
+
+
 def commit(root: Path = ROOT) -> str:
-    """HEAD's hash, with '+dirty' when tracked files differ from it."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                          text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                           cwd=root, capture_output=True, text=True).stdout.strip()
+    """The last commit that changed the code (CODE), with '+dirty' when the code differs
+    from it in the work tree."""
+    head = subprocess.run(["git", "log", "-1", "--format=%h", "--", *CODE], cwd=root,
+                          capture_output=True, text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                            *CODE], cwd=root, capture_output=True, text=True).stdout.strip()
     return head + ("+dirty" if dirty else "")
 
 
@@ -73,10 +79,11 @@ def junit_counts(path: Path) -> dict:
     return counts
 
 
-def row(env: str, results: Path, returncode: int, wall: float, args: list[str]) -> dict:
+def row(env: str, results: Path, returncode: int, wall: float, args: list[str],
+        commit_: str) -> dict:
     """One environment's row from the files its run wrote."""
-    out = {"environment": env, "returncode": returncode, "wall_seconds": round(wall, 1),
-           "args": args}
+    out = {"environment": env, "commit": commit_, "returncode": returncode,
+           "wall_seconds": round(wall, 1), "args": args}
     junit = results / "junit.xml"
     if junit.is_file():
         out["tests"] = junit_counts(junit)
@@ -91,7 +98,7 @@ def row(env: str, results: Path, returncode: int, wall: float, args: list[str]) 
     return out
 
 
-def run_one(env: str, args: list[str], out_dir: Path) -> dict:
+def run_one(env: str, args: list[str], out_dir: Path, commit_: str) -> dict:
     """tox -e ENV -- ARGS, its output in out_dir/ENV.log; the row it leaves."""
     results = ROOT / "results" / env
     for stale in (results / "junit.xml", results / "equivalence" / "summary.json"):
@@ -101,7 +108,7 @@ def run_one(env: str, args: list[str], out_dir: Path) -> dict:
     with open(log, "w") as fh:
         code = subprocess.run(["tox", "-e", env, "--", *args], cwd=ROOT, stdout=fh,
                               stderr=subprocess.STDOUT).returncode
-    return row(env, results, code, time.perf_counter() - start, args)
+    return row(env, results, code, time.perf_counter() - start, args, commit_)
 
 
 def _tests_cell(tests: dict | None) -> str:
@@ -115,13 +122,13 @@ def _tests_cell(tests: dict | None) -> str:
 
 
 def markdown(rows: list[dict], commit_: str, args: list[str]) -> str:
-    lines = [f"Commit `{commit_}`, `tox -e ENV -- {' '.join(args)}`, one environment at a "
+    lines = [f"Code at `{commit_}`; `tox -e ENV -- {' '.join(args)}`, one environment at a "
              "time on this machine.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
         secs = r.get("equivalence_seconds") or 0
         rate = f"{r['stacks'] / secs * 60:.0f}" if secs and "stacks" in r else "—"
-        cells = (r["environment"] + ("" if r["passed"] else " **FAILED**"),
+        cells = (r["environment"] + ("" if r["passed"] else " **FAILED**"), r["commit"],
                  r.get("tf", "—"), r.get("keras", "—"), _tests_cell(r.get("tests")),
                  r.get("stacks", "—"), r.get("checks", "—"), rate,
                  r.get("discrepancies", "—"), r.get("known", "—"),
@@ -138,8 +145,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", default="ci", help="Hypothesis profile (default: ci)")
     parser.add_argument("--out", default=str(ROOT / "results" / "matrix"), metavar="DIR")
     parser.add_argument("--force", action="store_true",
-                        help="run every named environment again, and replace results "
-                             "measured on another commit")
+                        help="accept results of other code in the folder: the named "
+                             "environments run again, the others keep their labelled rows")
     parser.add_argument("--rerun", action="append", default=[], metavar="ENV",
                         help="run this environment again even if done for this commit")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
@@ -158,11 +165,10 @@ def _load_previous(path: Path, commit_: str, force: bool) -> dict:
             raise ValueError("not a keras-parity matrix")
     except ValueError as exc:
         raise BadInput(f"{path}: {exc}; remove it or pass --force") from None
-    if data["commit"] != commit_:
-        if force:
-            return {}
-        raise BadInput(f"{path} was measured on commit {data['commit']}, this is {commit_}: "
-                       "pass --force to replace it")
+    other = sorted({r["commit"] for r in data["rows"]} - {commit_})
+    if other and not force:
+        raise BadInput(f"{path} holds results of code at {', '.join(other)}, this is "
+                       f"{commit_}: pass --force to run here and keep them labelled")
     return {r["environment"]: r for r in data["rows"]}
 
 
@@ -186,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for env in envs:
         done = previous.get(env)
-        if done and done["args"] == args and not ns.force and env not in ns.rerun:
+        if done and done["commit"] == commit_ and done["args"] == args \
+                and env not in ns.rerun:
             print(f"{env}: done for {commit_} ({'passed' if done['passed'] else 'FAILED'})")
             continue
         print(f"{env}: running tox -e {env} -- {' '.join(args)}", flush=True)
-        rows[env] = run_one(env, args, out)
+        rows[env] = run_one(env, args, out, commit_)
         write_text(out / f"{env}.json", json.dumps(rows[env], indent=1))
         ordered = [rows[e] for e in known_envs if e in rows]
         write_text(out / "matrix.json", json.dumps(

@@ -323,6 +323,15 @@ def copy_seed_state(source, target):
         b.assign(a)
 
 
+def copy_loss_scale(source, target):
+    """Workaround "restore_loss_scale": Keras 2's LossScaleOptimizer dynamic loss scale and
+    its counter where the source's are (the .keras file does not restore them)."""
+    state = getattr(target, "_loss_scale", None)  # a _DynamicLossScaleState (trackable)
+    if hasattr(state, "_current_loss_scale"):
+        state._current_loss_scale.assign(source.loss_scale)
+        state._counter.assign(source.dynamic_counter)
+
+
 # Saving and loading. Every file goes to a scratch directory removed afterwards.
 @contextlib.contextmanager
 def scratch_dir():
@@ -576,6 +585,8 @@ def observe_resume(model, x):
         resumed = _loaded(path, model, model.dtype_policy.name)
     if "restore_seed_state" in ACTIVE_WORKAROUNDS:
         copy_seed_state(model, resumed)
+    if "restore_loss_scale" in ACTIVE_WORKAROUNDS:
+        copy_loss_scale(model.optimizer, resumed.optimizer)
     out = {}
     for how, m in (("uninterrupted", model), ("resumed", resumed)):
         at_load = training_state(m)

@@ -12,10 +12,12 @@ import contextlib
 from equivalence import portable
 from equivalence.compat import IS_KERAS3, keras
 
-# Read by portable: the subclassed model takes its inputs as Functional does (no autocast);
-# it passes no mask into a layer computing in another dtype (as Sequential/Functional do);
-# a resumed model gets the random streams' state the checkpoint did not restore.
-FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "restore_seed_state")
+# Read by portable and builders: the subclassed model takes its inputs as Functional does
+# (no autocast); it passes no mask into a layer computing in another dtype (as Sequential and
+# Functional do); a resumed model gets the random streams' state, or the loss scale, the
+# checkpoint did not restore; seeded noise layers are built as linear activations.
+FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "restore_seed_state",
+         "restore_loss_scale", "noise_off")
 
 
 @contextlib.contextmanager
