@@ -139,7 +139,8 @@ def markdown(rows: list[dict], commit_: str, args: list[str]) -> str:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m equivalence.matrix",
-                                     description=__doc__.split("\n")[0])
+                                     description=__doc__.split("\n")[0],
+                                     epilog="After --, more pytest arguments.")
     parser.add_argument("envs", nargs="*", metavar="ENV",
                         help="environments to run (default: tox.ini's envlist)")
     parser.add_argument("--profile", default="ci", help="Hypothesis profile (default: ci)")
@@ -149,10 +150,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                              "environments run again, the others keep their labelled rows")
     parser.add_argument("--rerun", action="append", default=[], metavar="ENV",
                         help="run this environment again even if done for this commit")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                        help="after --: more pytest arguments")
-    ns = parser.parse_args(argv)
-    ns.pytest_args = [a for a in ns.pytest_args if a != "--"]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    ns = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    ns.pytest_args = extra  # after --: more pytest arguments
     return ns
 
 
