@@ -43,6 +43,13 @@ class SubclassedStack(keras.Model):
         self.stack_layers = list(stack_layers)
         self.supports_masking = True
 
+    def __call__(self, inputs, *args, **kwargs):
+        if "subclassed_no_autocast" in ACTIVE_WORKAROUNDS and isinstance(inputs, np.ndarray):
+            # Keras 3.3 converts arrays to the compute dtype even with autocast off:
+            # a tensor keeps its own dtype.
+            inputs = tf.convert_to_tensor(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs, training=None, mask=None):
         x, m = inputs, mask
         for layer in self.stack_layers:

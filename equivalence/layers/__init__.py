@@ -39,10 +39,15 @@ class LayerInfo:
     seeded: bool = False  # stochastic, takes a seed
     mask_ok: bool = True  # may receive a (batch, time) sequence mask; False needs a note
     note: str = ""
+    # A call that raises where this Keras' layer is broken in every API alike (nothing to
+    # compare): the kind is then not drawn. Its reason goes in `note`.
+    probe: Callable[[], Any] | None = None
 
     @property
     def available(self) -> bool:
-        return has_layer(self.class_name or self.kind) or self.make is not None
+        if not (has_layer(self.class_name or self.kind) or self.make is not None):
+            return False
+        return self.probe is None or _probe_passes(self.kind)
 
     def build(self, cfg: dict, name: str, dtype: str | None = None):
         """A fresh Keras layer for `cfg`, named `name`, with its dtype pinned if given."""
@@ -55,6 +60,17 @@ class LayerInfo:
 
 
 REGISTRY: dict[str, LayerInfo] = {}
+_PROBED: dict[str, bool] = {}
+
+
+def _probe_passes(kind: str) -> bool:
+    if kind not in _PROBED:
+        try:
+            REGISTRY[kind].probe()
+            _PROBED[kind] = True
+        except Exception:  # noqa: BLE001 - broken in this Keras: not drawn (see note)
+            _PROBED[kind] = False
+    return _PROBED[kind]
 
 
 def register(*infos: LayerInfo) -> None:
