@@ -122,3 +122,9 @@ from equivalence.layers import (  # noqa: E402,F401  (registration side effects)
     tokens,
     nested,
 )
+
+# Probe now, at import: a probe builds a layer, and Keras seeding touches Python's `random`,
+# which Hypothesis forbids inside a strategy (where `available` is otherwise first asked).
+for _kind, _info in REGISTRY.items():
+    if _info.probe is not None:
+        _probe_passes(_kind)
