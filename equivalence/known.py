@@ -497,7 +497,7 @@ KNOWN: tuple[Known, ...] = (
     ),
     Known(
         name="functional-cast-op-layer-renamed",
-        cause="Keras 3.5: under a mixed policy a Functional model's input autocast is "
+        cause="Keras 3.5-3.9: under a mixed policy a Functional model's input autocast is "
               "written into its graph as a Cast op layer with an auto-numbered name, which "
               "changes through from_config and load_model ('cast_445' becomes "
               "'cast_447'). Outputs and weights agree.",
@@ -505,17 +505,17 @@ KNOWN: tuple[Known, ...] = (
                              "Input's dtype with an op recorded as a layer)",
         recognise=Repair(causes.configs_repair(causes.rename_auto_named("cast")),
                          "auto-numbered cast layer names matched to the original's"),
-        checks=("keras_file", "config"), apis=("functional",), keras=("3.5.0", "3.5.0"),
+        checks=("keras_file", "config"), apis=("functional",), keras=("3.5.0", "3.9.2"),
         applies=_mixed_float_input, example=_CAST_EXAMPLE,
     ),
     Known(
         name="legacy-h5-unknown-cast",
-        cause="Keras 3.5: the Cast op layer of a mixed-policy Functional model (above) is "
+        cause="Keras 3.5-3.9: the Cast op layer of a mixed-policy Functional model (above) is "
               "saved into a legacy .h5 file that load_model cannot read (\"Unknown layer: "
               "'Cast'\").",
         upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
         recognise=Raises("ValueError", r"Unknown layer: 'Cast'"),
-        checks=("legacy_h5",), apis=("functional",), keras=("3.5.0", "3.5.0"),
+        checks=("legacy_h5",), apis=("functional",), keras=("3.5.0", "3.9.2"),
         applies=_mixed_float_input, example=_CAST_EXAMPLE,
     ),
     Known(
