@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = dict(previous)
     out.mkdir(parents=True, exist_ok=True)
     for env in envs:
+        commit_ = commit()  # per environment: the code may change between two of them
         done = previous.get(env)
         if done and done["commit"] == commit_ and done["args"] == args \
                 and env not in ns.rerun:
