@@ -40,15 +40,12 @@ KERAS_GENERATION: int = 3 if KERAS_VERSION.startswith("3") else 2
 IS_KERAS3 = KERAS_GENERATION == 3
 
 
-def version_tuple(version: str) -> tuple[int, int]:
-    """(major, minor) of a version string such as '2.21.0' or '2.22.0-dev20260101'."""
-    match = re.match(r"(\d+)\.(\d+)", version)
+def version_triple(version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of '3.13.2', '2.23.0-dev20261026' or '3.16.0.dev2026102704'."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
     if not match:
         raise ValueError(f"not a version: {version!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-TF = version_tuple(TF_VERSION)
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
 def versions() -> dict[str, str | int]:

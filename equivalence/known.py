@@ -27,19 +27,11 @@ SAVING_CHECKS = ("keras_file", "config", "legacy_h5")
 Range = tuple[str | None, str | None]
 
 
-def version_triple(version: str) -> tuple[int, int, int]:
-    """(major, minor, patch) of '3.13.2', '2.22.0-dev20260101' or '3.16.0.dev2026'."""
-    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
-    if not match:
-        raise ValueError(f"not a version: {version!r}")
-    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-
-
 def within(version: str, bounds: Range) -> bool:
     low, high = bounds
-    v = version_triple(version)
-    return (low is None or version_triple(low) <= v) and \
-        (high is None or v <= version_triple(high))
+    v = compat.version_triple(version)
+    return (low is None or compat.version_triple(low) <= v) and \
+        (high is None or v <= compat.version_triple(high))
 
 
 def _always(spec: StackSpec) -> bool:
@@ -71,10 +63,6 @@ class Known:
     @property
     def reference(self) -> str:
         return f"{self.upstream or 'no upstream issue found'}; {self.where}"
-
-    @property
-    def summary(self) -> str:
-        return self.cause
 
     def in_range(self, keras_version: str = compat.KERAS_VERSION,
                  tf_version: str = compat.TF_VERSION) -> bool:

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from equivalence import known
+from equivalence import compat, known
 from equivalence.checks import CHECKS, Discrepancy, verify
 from equivalence.compare import ERROR
 from equivalence.portable import observe_safely
@@ -118,5 +118,5 @@ def test_every_entry_has_a_cause_a_recogniser_and_a_range():
         assert e.cause and e.where and e.recognise and e.cells()
         assert e.upstream is None or "#" in e.upstream
         low, high = e.keras
-        assert low is not None and (high is None or known.version_triple(low)
-                                    <= known.version_triple(high))
+        assert low is not None and (high is None or compat.version_triple(low)
+                                    <= compat.version_triple(high))
