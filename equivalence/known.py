@@ -161,6 +161,11 @@ _CAST_EXAMPLE = StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),
 _NOISE_RESUME = StackSpec(InputSpec("vector", (4,)),
                           (LayerSpec.of("Dropout", rate=0.5, seed=3),
                            LayerSpec.of("Dense", units=2)))
+# Where a Cast op layer (Keras 3.5-3.9) meets other causes in a Functional model's config.
+_CAST_MEETS = ("nested-sequential-drops-policy", "spatial-dropout-config-dtype",
+               "legacy-h5-not-equal-op-layer", "legacy-h5-node-mask-none",
+               "legacy-h5-build-config-batch", "functional-cast-op-layer-renamed",
+               "legacy-h5-unknown-cast")
 _KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
 _KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
 _AUTOCAST_OFF = Workaround("subclassed_no_autocast",
@@ -485,8 +490,9 @@ KNOWN: tuple[Known, ...] = (
     ),
     Known(
         name="functional-cast-op-layer-renamed",
-        cause="Keras 3.5-3.9: under a mixed policy a Functional model's input autocast is "
-              "written into its graph as a Cast op layer with an auto-numbered name, which "
+        cause="Keras 3.5-3.9: under a mixed policy a Functional model's casts (of its input, or "
+              "into a layer pinned to another dtype) are written into its graph as Cast op "
+              "layers with auto-numbered names, which "
               "changes through from_config and load_model ('cast_445' becomes "
               "'cast_447'). Outputs and weights agree.",
         upstream=None, where="keras/src/models/functional.py (Keras 3.5 converts the "
@@ -494,7 +500,7 @@ KNOWN: tuple[Known, ...] = (
         recognise=Repair(causes.configs_repair(causes.rename_auto_named("cast")),
                          "auto-numbered cast layer names matched to the original's"),
         checks=("keras_file", "config"), apis=("functional",), keras=("3.5.0", "3.9.2"),
-        applies=_mixed_float_input, example=_CAST_EXAMPLE,
+        applies=_mixed, example=_CAST_EXAMPLE, overlaps=_CAST_MEETS,
     ),
     Known(
         name="legacy-h5-unknown-cast",
@@ -504,7 +510,7 @@ KNOWN: tuple[Known, ...] = (
         upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
         recognise=Raises("ValueError", r"Unknown layer: 'Cast'"),
         checks=("legacy_h5",), apis=("functional",), keras=("3.5.0", "3.9.2"),
-        applies=_mixed_float_input, example=_CAST_EXAMPLE,
+        applies=_mixed, example=_CAST_EXAMPLE, overlaps=_CAST_MEETS,
     ),
     Known(
         name="export-signature-in-compute-dtype",

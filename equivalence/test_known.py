@@ -51,7 +51,11 @@ def test_known_discrepancy_still_reproduces(entry, check, api):
         return
     assert api in problems, (f"{entry.name} no longer shows on {api} {check} with Keras "
                              f"{compat.KERAS_VERSION}: fixed? end the entry's range")
-    assert entry in explained.get(api, []), \
+    # A declared overlapping cause may act first (an exception before a config change):
+    # then it, not this entry, explains the cell on this version.
+    by = explained.get(api, [])
+    assert entry in by or any(e.name in entry.overlaps or entry.name in e.overlaps
+                              for e in by), \
         f"{api} {check} differs, but not by {entry.name}'s cause: {problems[api]}"
     raise Reproduced(entry.name)
 
