@@ -32,8 +32,6 @@ class Raises:
             return False
         return re.search(self.pattern, message[len(self.type) + 2:]) is not None
 
-    def describe(self) -> str:
-        return f"raises {self.type} matching {self.pattern!r}"
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,6 @@ class Repair:
         return {api: obs if ERROR in obs else self.repair(copy.deepcopy(obs))
                 for api, obs in observed.items()}
 
-    def describe(self) -> str:
-        return f"repaired: {self.what}"
 
 
 @dataclass(frozen=True)
@@ -58,8 +54,6 @@ class Workaround:
     name: str
     what: str
 
-    def describe(self) -> str:
-        return f"workaround: {self.what}"
 
 
 # --- repairs of saved and rebuilt configs -------------------------------------------------
