@@ -309,7 +309,10 @@ KNOWN: tuple[Known, ...] = (
         recognise=Workaround("spatial_dropout_policy_config",
                              "get_config writes the layer's dtype policy"),
         checks=SAVING_CHECKS, apis=("functional", "subclassed"), keras=_KERAS3,
-        applies=_mixed_spatial_dropout, apis_for=(("legacy_h5", ("functional",)),),
+        # legacy .h5 also rebuilds a Sequential model's layer from its config (with the
+        # model-level policy dropped as well: both entries' repairs are needed there).
+        applies=_mixed_spatial_dropout,
+        apis_for=(("legacy_h5", ("sequential", "functional")),),
         overlaps=("sequential-from-config-drops-policy", "nested-sequential-drops-policy",
                   "legacy-h5-unknown-subclassed"),
         example=StackSpec(InputSpec("sequence", (2, 1)),
