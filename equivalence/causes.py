@@ -6,7 +6,10 @@ A known entry tolerates a difference only where its cause is shown to be at work
   the model-level dtype that `from_config` drops) — after it the API must agree;
 - `Workaround`: the check is observed again with a named workaround in place (see
   `portable.WORKAROUNDS`: the subclassed model's input autocast off, the mask not passed
-  into a float32-pinned layer, a fixed `get_config`, ...) — the difference must disappear.
+  into a float32-pinned layer, a fixed `get_config`, ...) — the difference must disappear;
+- `SelfDisagrees`: observed a second time, the check does not reproduce inside one API (the
+  API, or Sequential, its reference, differs from itself), so a difference between APIs
+  says nothing about the APIs.
 Any other difference in a cell where an entry applies stays a discrepancy.
 """
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from equivalence.compare import ERROR
+from equivalence.compare import ERROR, compare_observations
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,24 @@ class Workaround:
 
     name: str
     what: str
+
+
+def disagrees_with_itself(first: dict, second: dict, who: str) -> bool:
+    """Whether `who`'s observation, made twice, differs (bitwise; exceptions aside)."""
+    if ERROR in first[who] or ERROR in second[who]:
+        return False
+    return bool(compare_observations({"sequential": first[who], "again": second[who]}))
+
+
+@dataclass(frozen=True)
+class SelfDisagrees:
+    """Observed twice, the API or Sequential (its reference) disagrees with itself."""
+
+    what: str
+
+    def shown(self, first: dict, second: dict, api: str) -> bool:
+        return any(disagrees_with_itself(first, second, who)
+                   for who in dict.fromkeys(("sequential", api)))
 
 
 

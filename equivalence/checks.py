@@ -11,6 +11,7 @@ from typing import Callable
 
 from equivalence import artifacts, known, portable, summary, workarounds
 from equivalence.builders import build, build_all
+from equivalence.causes import disagrees_with_itself
 from equivalence.compare import BITWISE, compare_observations, differences, tolerance_for
 from equivalence.data import make_inputs
 from equivalence.portable import APIS
@@ -177,10 +178,21 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
         where = artifacts.write_failure(spec, check, mode, failures, models["sequential"],
                                         weights, x)
         lines = "\n".join(f"  {api}: {msg}" for api, msg in failures.items())
+        unstable = self_disagreement(check, spec, mode, observed)
+        if unstable:
+            lines += (f"\n  but the check does not reproduce inside one API: observed again, "
+                      f"{', '.join(unstable)} differ(s) from the first observation, so the "
+                      f"difference may not be the APIs' doing")
         raise Discrepancy(
             f"{check.name} ({mode.id}) differs across APIs:\n{lines}\n"
             f"spec: {spec.to_json()}\nrepro: python {where / 'repro.py'}   "
             f"replay: pytest --replay {where / 'spec.json'}")
+
+
+def self_disagreement(check: Check, spec: StackSpec, mode: Mode, observed: dict) -> list[str]:
+    """The APIs whose observation, made a second time, differs from the first (bitwise)."""
+    again = observe(check, spec, mode)[0]
+    return [api for api in APIS if disagrees_with_itself(observed, again, api)]
 
 
 def explain(check: Check, spec: StackSpec, mode: Mode, observed: dict,
@@ -190,7 +202,8 @@ def explain(check: Check, spec: StackSpec, mode: Mode, observed: dict,
         return {}
     return known.explain(check.name, spec, observed, problems,
                          compare=lambda obs: compare(check, spec, obs),
-                         reobserve=lambda names: observe(check, spec, mode, names)[0])
+                         reobserve=lambda names: observe(check, spec, mode, names)[0],
+                         jit_compile=mode.jit_compile)
 
 
 def outcomes(check: Check, spec: StackSpec, observed: dict, failures: dict,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from equivalence import causes, compat
-from equivalence.causes import Raises, Repair, Workaround
+from equivalence.causes import Raises, Repair, SelfDisagrees, Workaround
 from equivalence.compare import ERROR
 from equivalence.portable import APIS
 from equivalence.spec import InputSpec, LayerSpec, StackSpec
@@ -44,7 +44,7 @@ class Known:
     cause: str
     upstream: str | None  # "owner/repo#N"; None: searched, none found
     where: str  # where in the code the cause sits
-    recognise: Raises | Repair | Workaround
+    recognise: Raises | Repair | Workaround | SelfDisagrees
     checks: tuple[str, ...]
     apis: tuple[str, ...]  # the APIs whose observation differs
     keras: Range  # first and last Keras versions where the example reproduces
@@ -54,6 +54,7 @@ class Known:
     overlaps: tuple[str, ...] = ()  # entries whose causes may act in the same cell
     # (check, APIs) pairs where the cause reaches other APIs than `apis`.
     apis_for: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    jit_only: bool = False  # the cause acts under jit_compile only (its example runs so)
 
     def cells(self) -> list[tuple[str, str]]:
         """The (check, api) pairs where the cause shows, found by running the example."""
@@ -142,6 +143,16 @@ def _mixed_float_input(spec: StackSpec) -> bool:
 def _embedding_mask_zero(spec: StackSpec) -> bool:
     return any(layer.kind == "Embedding" and layer.params.get("mask_zero")
                for layer in spec.layers)
+
+
+def _regularization_losses(spec: StackSpec) -> bool:
+    """Two or more layers (nested ones too) with a regularizer: a sum of losses."""
+    from equivalence.layers import REGISTRY
+
+    def leaves(layers):
+        for layer in layers:
+            yield from leaves(layer.params["layers"]) if layer.kind == "Nested" else (layer,)
+    return sum(REGISTRY[leaf.kind].adds_loss(leaf.params) for leaf in leaves(spec.layers)) >= 2
 
 
 def _seeded_noise(spec: StackSpec) -> bool:
@@ -302,16 +313,15 @@ KNOWN: tuple[Known, ...] = (
         name="spatial-dropout-config-dtype",
         cause="Keras 3: SpatialDropout1D/2D/3D.get_config records dtype 'float32' (the "
               "variable dtype) where the layer's policy is mixed, so the layer rebuilt from "
-              "its config computes in float32: a subclassed model's output comes back "
+              "its config computes in float32 in every API: a model's output comes back "
               "float32, and a Functional node for the layer gains a 'training' argument.",
         upstream=None, where="keras/src/layers/regularization/spatial_dropout.py "
                              "BaseSpatialDropout.get_config ('dtype': self.dtype)",
         recognise=Workaround("spatial_dropout_policy_config",
                              "get_config writes the layer's dtype policy"),
-        checks=SAVING_CHECKS, apis=("functional", "subclassed"), keras=_KERAS3,
-        # legacy .h5 also rebuilds a Sequential model's layer from its config (with the
-        # model-level policy dropped as well: both entries' repairs are needed there).
-        applies=_mixed_spatial_dropout,
+        # In Sequential the model-level policy is dropped as well (both entries' recognisers
+        # are needed there); a subclassed model's legacy .h5 does not load at all.
+        checks=SAVING_CHECKS, apis=APIS, keras=_KERAS3, applies=_mixed_spatial_dropout,
         apis_for=(("legacy_h5", ("sequential", "functional")),),
         overlaps=("sequential-from-config-drops-policy", "nested-sequential-drops-policy",
                   "legacy-h5-unknown-subclassed"),
@@ -391,6 +401,38 @@ KNOWN: tuple[Known, ...] = (
                                           "activations"),
         checks=("resume",), apis=APIS, keras=_KERAS2, applies=_seeded_noise,
         example=_NOISE_RESUME,
+    ),
+    Known(
+        name="keras2-grappler-regroups-regularization",
+        cause="Keras 2: with two or more regularization losses, a subclassed model's traced "
+              "train step is another graph than Sequential's, and grappler's arithmetic "
+              "optimizer regroups its float sums differently: the loss and the updated "
+              "weights differ in the last bits (about 1e-7) under tf.function, and a "
+              "subclassed model resumed from a .keras file (another graph again) ends apart "
+              "from the same model trained on without the interruption. With run_eagerly or "
+              "jit_compile the APIs agree.",
+        upstream=None, where="tensorflow/core/grappler/optimizers/arithmetic_optimizer.cc, "
+                             "rewriting tf_keras Model.train_step's graph (see "
+                             "tensorflow/tensorflow#55814 for the optimizer's float rewrites)",
+        recognise=Workaround("no_arithmetic_optimization",
+                             "grappler's arithmetic optimizer off while the check runs"),
+        checks=("fit", "train_steps", "resume"), apis=("subclassed",), keras=_KERAS2,
+        applies=_regularization_losses,
+        example=StackSpec(InputSpec("vector", (3,)),
+                          (LayerSpec.of("Dense", units=1, bias_regularizer="l1"),) * 2),
+    ),
+    Known(
+        name="keras2-xla-noise-not-reproducible",
+        cause="Keras 2: under jit_compile a seeded noise layer draws with stateful random "
+              "ops whose op seed XLA does not honour: the same model trained twice draws "
+              "other masks, so training differs from run to run inside one API (Sequential "
+              "too), and hence between APIs. Without XLA the seeded draws repeat.",
+        upstream=None, where="tf_keras/src/backend.py RandomGenerator (legacy stateful "
+                             "tf.random ops) compiled by XLA (compare "
+                             "tensorflow/tensorflow#52277)",
+        recognise=SelfDisagrees("trained again, Sequential or the API differs from itself"),
+        checks=("fit", "train_steps"), apis=("functional", "subclassed"), keras=_KERAS2,
+        applies=_seeded_noise, jit_only=True, example=_NOISE_RESUME,
     ),
     Known(
         name="keras2-loss-scale-not-saved",
@@ -532,23 +574,27 @@ KNOWN: tuple[Known, ...] = (
 )
 
 
-def lookup(check: str, api: str, spec: StackSpec) -> list[Known]:
-    """Every entry that may explain a difference in this check, API and spec here."""
+def lookup(check: str, api: str, spec: StackSpec, jit_compile: bool = False) -> list[Known]:
+    """Every entry that may explain a difference in this check, API, spec and mode here."""
     return [entry for entry in KNOWN if (check, api) in entry.cells()
-            and entry.in_range() and entry.applies(spec)]
+            and entry.in_range() and entry.applies(spec)
+            and (jit_compile or not entry.jit_only)]
 
 
 def explain(check: str, spec: StackSpec, observed: dict, problems: dict,
             compare: Callable[[dict], dict],
-            reobserve: Callable[[tuple[str, ...]], dict]) -> dict[str, list[Known]]:
+            reobserve: Callable[[tuple[str, ...]], dict],
+            jit_compile: bool = False) -> dict[str, list[Known]]:
     """{api: [entries]} for the APIs in `problems` whose difference a known cause explains.
 
     An API's exception is explained by an applicable `Raises` entry that matches it. Any
-    other difference is explained when, with every applicable entry's repair applied (to
-    the observations `reobserve(workarounds)` gives with their workarounds in place, if
-    any), `compare` no longer reports the API. Everything else stays a discrepancy.
+    other difference is explained when, with every entry applicable to that API applied —
+    its repairs, on the observations `reobserve(workarounds)` gives with its workarounds in
+    place — `compare` no longer reports the API. A `SelfDisagrees` entry explains it when a
+    second observation shows the API or Sequential differing from itself. Everything else
+    stays a discrepancy.
     """
-    candidates = {api: lookup(check, api, spec) for api in problems}
+    candidates = {api: lookup(check, api, spec, jit_compile) for api in problems}
     explained: dict[str, list[Known]] = {}
     pending = {}
     for api, entries in candidates.items():
@@ -561,16 +607,26 @@ def explain(check: str, spec: StackSpec, observed: dict, problems: dict,
         entries = [e for e in entries if not isinstance(e.recognise, Raises)]
         if entries:
             pending[api] = entries
-    if not pending:
-        return explained
-    names = tuple(sorted({e.recognise.name for entries in pending.values() for e in entries
-                          if isinstance(e.recognise, Workaround)}))
-    again = reobserve(names) if names else observed
-    for entry in dict.fromkeys(e for entries in pending.values() for e in entries):
-        if isinstance(entry.recognise, Repair):
-            again = entry.recognise.apply(again)
-    remaining = compare(again)
+    # Each API by its own candidates only: a workaround or repair that another API's entry
+    # brings must not explain this API's difference.
+    reobserved: dict[tuple[str, ...], dict] = {}
     for api, entries in pending.items():
-        if api not in remaining:
+        unstable = [e for e in entries if isinstance(e.recognise, SelfDisagrees)]
+        if unstable:
+            if "again" not in reobserved:
+                reobserved["again"] = reobserve(())
+            if any(e.recognise.shown(observed, reobserved["again"], api) for e in unstable):
+                explained[api] = unstable
+                continue
+            entries = [e for e in entries if e not in unstable]
+        names = tuple(sorted({e.recognise.name for e in entries
+                              if isinstance(e.recognise, Workaround)}))
+        if names not in reobserved:
+            reobserved[names] = reobserve(names) if names else observed
+        again = reobserved[names]
+        for entry in entries:
+            if isinstance(entry.recognise, Repair):
+                again = entry.recognise.apply(again)
+        if api not in compare(again):
             explained[api] = entries
     return explained

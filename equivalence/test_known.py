@@ -1,4 +1,6 @@
 """Known upstream discrepancies: each reproduces on its smallest example, by its cause."""
+import dataclasses
+
 import pytest
 
 from equivalence import compat, known, strategies
@@ -6,16 +8,16 @@ from equivalence.builders import validate
 from equivalence.spec import SpecError
 from equivalence.checks import CHECKS, DEFAULT_MODE, compare, explain, observe, verify
 
-# Training checks compile with an optimizer and a loss; any will do for an example.
-TRAINING_MODE = DEFAULT_MODE.training("sgd_momentum", "mse")
-
 
 class Reproduced(Exception):
     """The entry's difference appeared on its example and its cause explains it."""
 
 
-def _mode(check):
-    return TRAINING_MODE if check.trains else DEFAULT_MODE
+def _mode(check, entry):
+    """The example's mode: jit_compile where the cause needs it; training checks compile
+    with an optimizer and a loss (any will do for an example)."""
+    mode = DEFAULT_MODE.training("sgd_momentum", "mse") if check.trains else DEFAULT_MODE
+    return dataclasses.replace(mode, jit_compile=entry.jit_only and check.modal)
 
 
 def _buildable(entry):
@@ -43,9 +45,10 @@ def test_known_discrepancy_still_reproduces(entry, check, api):
     # unless an entry in range here explains the difference.
     _buildable(entry)
     check_ = CHECKS[check]
-    observed = observe(check_, entry.example, _mode(check_))[0]
+    mode = _mode(check_, entry)
+    observed = observe(check_, entry.example, mode)[0]
     problems = compare(check_, entry.example, observed)
-    explained = explain(check_, entry.example, _mode(check_), observed, problems)
+    explained = explain(check_, entry.example, mode, observed, problems)
     if not entry.in_range():
         assert api not in problems or api in explained, problems.get(api)
         return
@@ -75,4 +78,4 @@ def test_known_example_shows_no_unexplained_discrepancy(entry, check, isolated_r
     # What `pytest --replay` of the example does: every check, each difference explained by
     # a known cause. A check the cause reaches but the entry does not list fails here.
     _buildable(entry)
-    verify(check.name, entry.example, _mode(check))
+    verify(check.name, entry.example, _mode(check, entry))

@@ -49,8 +49,24 @@ def _keras_alpha_dropout():
     return _patched(keras.layers, "AlphaDropout", keras_package.layers.AlphaDropout)
 
 
-PATCHES = {"spatial_dropout_policy_config": _spatial_dropout_policy_config,
-           "keras_alpha_dropout": _keras_alpha_dropout} if IS_KERAS3 else {}
+@contextlib.contextmanager
+def _no_arithmetic_optimization():
+    """Grappler's arithmetic optimizer off: traced functions run their float sums in the
+    order the graph states them."""
+    import tensorflow as tf
+
+    key = "arithmetic_optimization"
+    before = tf.config.optimizer.get_experimental_options().get(key, True)  # on by default
+    tf.config.optimizer.set_experimental_options({key: False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({key: before})
+
+
+PATCHES = {"no_arithmetic_optimization": _no_arithmetic_optimization,
+           **({"spatial_dropout_policy_config": _spatial_dropout_policy_config,
+               "keras_alpha_dropout": _keras_alpha_dropout} if IS_KERAS3 else {})}
 
 
 @contextlib.contextmanager

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from equivalence import compat, known
+from equivalence.causes import SelfDisagrees, Workaround
 from equivalence.checks import CHECKS, Discrepancy, verify
 from equivalence.compare import ERROR
+from equivalence.spec import InputSpec, LayerSpec, StackSpec
 from equivalence.portable import observe_safely
 
 
@@ -106,7 +108,7 @@ def test_entries_that_meet_in_a_cell_say_so():
         if not e.in_range():
             continue
         for check, api in e.cells():
-            for other in known.lookup(check, api, e.example):
+            for other in known.lookup(check, api, e.example, jit_compile=e.jit_only):
                 assert other is e or other.name in e.overlaps or e.name in other.overlaps, \
                     f"{e.name} and {other.name} both apply to {check} × {api} undeclared"
         for name in e.overlaps:
@@ -120,3 +122,58 @@ def test_every_entry_has_a_cause_a_recogniser_and_a_range():
         low, high = e.keras
         assert low is not None and (high is None or compat.version_triple(low)
                                     <= compat.version_triple(high))
+
+
+def _synthetic(monkeypatch, *entries):
+    """known.KNOWN holding only these entries (in range everywhere, any spec)."""
+    monkeypatch.setattr(known, "KNOWN", tuple(
+        known.Known(name=f"synthetic-{i}", cause="planted", upstream=None, where="here",
+                    keras=("0.0.0", None), example=_ONE, **fields)
+        for i, fields in enumerate(entries)))
+
+
+_ONE = StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("Dense", units=1),))
+
+
+def _explain(observed, again, jit_compile=True):
+    from equivalence.checks import CHECKS, compare
+
+    check = CHECKS["fit"]
+    problems = compare(check, _ONE, observed)
+    return known.explain("fit", _ONE, observed, problems,
+                         compare=lambda obs: compare(check, _ONE, obs),
+                         reobserve=lambda names: again, jit_compile=jit_compile)
+
+
+def _obs(seq, fun, sub):
+    return {"sequential": {"loss": np.float32(seq)}, "functional": {"loss": np.float32(fun)},
+            "subclassed": {"loss": np.float32(sub)}}
+
+
+def test_self_disagreement_explains_only_where_a_second_run_shows_it(monkeypatch):
+    _synthetic(monkeypatch, dict(recognise=SelfDisagrees("planted"), checks=("fit",),
+                                 apis=("subclassed",), jit_only=True))
+    first = _obs(1, 1, 2)
+    # Observed again the same: the difference is the API's, not noise.
+    assert _explain(first, _obs(1, 1, 2)) == {}
+    # Sequential comes out otherwise the second time: the check is not reproducible.
+    assert list(_explain(first, _obs(3, 1, 2))) == ["subclassed"]
+    # The entry is for jit_compile only.
+    assert _explain(first, _obs(3, 1, 2), jit_compile=False) == {}
+
+
+def test_a_workaround_explains_only_the_apis_whose_entry_brings_it(monkeypatch):
+    # With the workaround in place every API agrees; but only Functional's difference has
+    # an entry with that workaround, so Subclassed's stays a discrepancy.
+    _synthetic(monkeypatch, dict(recognise=Workaround("noise_off", "planted"),
+                                 checks=("fit",), apis=("functional",)))
+    assert list(_explain(_obs(1, 2, 2), _obs(1, 1, 1))) == ["functional"]
+
+
+def test_a_discrepancy_that_does_not_reproduce_says_so(monkeypatch):
+    rng = np.random.default_rng(0)
+    plant(monkeypatch, "call", "SubclassedStack",
+          lambda obs: {**obs, "call": rng.random(np.shape(obs["call"]))})
+    with pytest.raises(Discrepancy, match="does not reproduce inside one API: observed "
+                                          "again, subclassed differ"):
+        verify("call", _ONE)
