@@ -78,22 +78,42 @@ def parse_shard(text):
     return index, total
 
 
-def _configure_benchmarks(config):
-    """--benchmark: timed, alone in the process; otherwise every benchmark runs once."""
-    from benchmarks import cases
+def _check_options(config):
+    """Refuse a bad option before anything imports TensorFlow (one line, exit 2)."""
     from benchmarks.devices import DEVICE_CHOICES
 
     device = config.getoption("device")
     if device is not None and device not in DEVICE_CHOICES:
         _usage_error(f"--device must be one of {', '.join(DEVICE_CHOICES)}, got {device!r}")
-    if not config.getoption("benchmark"):
-        config.option.benchmark_disable = True  # pytest-benchmark: one untimed call
-        return False
-    if getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") \
-            not in ("no", None):
+    if config.getoption("benchmark") and (
+            getattr(config.option, "numprocesses", None)
+            or getattr(config.option, "dist", "no") not in ("no", None)):
         _usage_error("--benchmark refuses pytest-xdist (-n/--dist): parallel workers share "
                      "the cores and distort every timing; use python -m benchmarks.run "
                      "--processes N for several processes")
+    shard = config.getoption("shard")
+    if shard is not None:
+        try:
+            config._parity_shard = parse_shard(shard)
+        except ValueError as exc:
+            _usage_error(str(exc))
+    replay = config.getoption("replay")
+    if replay is not None:
+        from equivalence.spec import SpecError, load_spec
+
+        try:
+            config._parity_replay = load_spec(replay)
+        except SpecError as exc:
+            _usage_error(f"--replay {replay}: {exc}")
+
+
+def _configure_benchmarks(config):
+    """--benchmark: timed, alone in the process; otherwise every benchmark runs once."""
+    from benchmarks import cases
+
+    if not config.getoption("benchmark"):
+        config.option.benchmark_disable = True  # pytest-benchmark: one untimed call
+        return False
     cases.SMOKE = False
     if not getattr(config.option, "benchmark_json", None):
         out = Path(config.getoption("results_dir")) / "benchmarks"
@@ -106,29 +126,23 @@ def _configure_benchmarks(config):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
-    from equivalence import artifacts, strategies
-    from equivalence.spec import SpecError, load_spec
-
     config.addinivalue_line("markers", "slow: long-running; deselect with -m 'not slow'")
     config.addinivalue_line("markers", "perf: a benchmark (timed under --benchmark, "
                                        "run once untimed otherwise)")
+    _check_options(config)
+    from equivalence import artifacts, strategies
+    from equivalence.spec import SpecError
+
     artifacts.RESULTS_DIR = Path(config.getoption("results_dir"))
     benchmarking = _configure_benchmarks(config)
-    shard = config.getoption("shard")
-    if shard is not None:
-        try:
-            config._parity_shard = parse_shard(shard)
-        except ValueError as exc:
-            _usage_error(str(exc))
-    replay = config.getoption("replay")
-    if replay is not None:
+    spec = getattr(config, "_parity_replay", None)
+    if spec is not None:
         from equivalence.builders import validate
 
         try:
-            spec = load_spec(replay)
-            validate(spec)
+            validate(spec)  # needs the registry, so TensorFlow
         except SpecError as exc:
-            _usage_error(f"--replay {replay}: {exc}")
+            _usage_error(f"--replay {config.getoption('replay')}: {exc}")
         strategies.REPLAY = spec
     import tensorflow as tf
 
@@ -171,6 +185,21 @@ def pytest_collection_modifyitems(config, items):
                 item.obj._hypothesis_internal_use_seed = int(digest.hexdigest()[:8], 16)
 
 
+def pytest_collection_finish(session):
+    """Under --benchmark, an empty selection is a usage error; --collect-only runs nothing,
+    so pytest-benchmark has nothing to save (and must not warn that it saved nothing)."""
+    config = session.config
+    if not config.getoption("benchmark"):
+        return
+    if config.option.collectonly or not session.items:
+        bench = getattr(config, "_benchmarksession", None)
+        if bench is not None:
+            bench.json = None
+        config._parity_benchmark_json = None
+    if not session.items and not config.option.collectonly:
+        _usage_error("--benchmark: no benchmark matches the selection (-k, -m or paths)")
+
+
 def pytest_sessionfinish(session):
     from equivalence import summary
 
@@ -203,10 +232,20 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     shard = getattr(config, "_parity_shard", None)
     name = f"summary-shard-{shard[0]}-of-{shard[1]}.json" if shard else "summary.json"
-    path = Path(config.getoption("results_dir")) / "equivalence" / name
-    from equivalence import compat
+    if config.getoption("replay"):  # its own file: the last full run's summary stays
+        from equivalence import strategies
 
-    summary.write_json({"schema": summary.SCHEMA, "versions": compat.versions(), **total}, path)
+        name = f"summary-replay-{strategies.REPLAY.digest}.json"
+    path = Path(config.getoption("results_dir")) / "equivalence" / name
+    from equivalence import compat, known
+
+    # The known entries in range here, in full (pytest's xfail lines give only their names).
+    entries = {e.name: {"cause": e.cause, "upstream": e.upstream, "where": e.where,
+                        "keras": list(e.keras), "tf": list(e.tf),
+                        "cells": [list(cell) for cell in e.cells()]}
+               for e in known.KNOWN if e.in_range()}
+    summary.write_json({"schema": summary.SCHEMA, "versions": compat.versions(), **total,
+                        "known_entries": entries}, path)
     terminalreporter.write_sep("-", "keras-parity")
     terminalreporter.write_line(summary.line(total))
     terminalreporter.write_line(f"summary written to {path}")

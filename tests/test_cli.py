@@ -45,6 +45,32 @@ def test_bad_replay_input_is_one_line_and_exit_2(tmp_path, content, words):
     assert_usage_error(run_pytest(f"--replay={path}"), "--replay", *words)
 
 
+@pytest.mark.parametrize("option", ["--shard=3", "--device=tpu", "--replay=/no/such.json",
+                                    "--benchmark -n 2"])
+def test_a_bad_option_is_refused_before_tensorflow_is_imported(option):
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "pytest", "-p",
+                          "no:randomly", *option.split()], capture_output=True, text=True,
+                         cwd=ROOT, timeout=600)
+    assert run.returncode == 2, run.stdout + run.stderr[-2000:]
+    imported = [ln.split("|")[-1].strip() for ln in run.stderr.splitlines()
+                if ln.startswith("import time:")]
+    assert imported and "tensorflow" not in imported, "TensorFlow imported first"
+
+
+def test_benchmark_selection_matching_nothing_is_one_line_and_exit_2():
+    run = run_pytest("--benchmark", "-k", "no_benchmark_is_called_this")
+    assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "no benchmark matches the selection" in run.stdout + run.stderr
+
+
+def test_benchmark_collect_only_lists_and_exits_0():
+    run = run_pytest("--benchmark", "--collect-only", "-k", "mlp_small and call-b1")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "Traceback" not in run.stdout + run.stderr and "written at exit" not in run.stdout
+    assert "test_op[cpu-call-b1-jit0-sequential-mlp_small]" in run.stdout
+
+
 @pytest.mark.parametrize("shard", ["3", "0/2", "3/2", "a/b"])
 def test_bad_shard_is_one_line_and_exit_2(shard):
     assert_usage_error(run_pytest(f"--shard={shard}", "--collect-only"), "--shard")
@@ -52,11 +78,19 @@ def test_bad_shard_is_one_line_and_exit_2(shard):
 
 def test_replay_reruns_every_equivalence_check_on_the_saved_spec(tmp_path):
     path = write(tmp_path, SPEC.to_json())
+    last_run = tmp_path / "r" / "equivalence" / "summary.json"
+    last_run.parent.mkdir(parents=True)
+    last_run.write_text('{"the last full run": true}')
     run = run_pytest(f"--replay={path}", f"--results-dir={tmp_path / 'r'}", "equivalence")
     assert run.returncode == 0, run.stdout[-3000:]
     assert "equivalence: 1 stacks × 3 APIs" in run.stdout
-    saved = json.loads((tmp_path / "r" / "equivalence" / "summary.json").read_text())
+    # The replay's own summary file; the last full run's is left alone.
+    saved = json.loads((last_run.parent / f"summary-replay-{SPEC.digest}.json").read_text())
     assert saved["stacks"] == [SPEC.digest]
+    # The known entries in range, in full: pytest's xfail lines carry only their names.
+    assert saved["known_entries"] and all(e["cause"] and e["cells"]
+                                          for e in saved["known_entries"].values())
+    assert last_run.read_text() == '{"the last full run": true}'
 
 
 def test_shards_draw_different_stacks_and_write_their_own_summaries(tmp_path):

@@ -115,6 +115,26 @@ def test_summary_writes_every_output(tmp_path, capsys):
 
 
 @needs_examples
+def test_a_search_of_results_passes_over_the_committed_examples(tmp_path, capsys):
+    # A user's results/ holds their own run and, committed, results/examples/: searching
+    # results/ reads only the former; naming the examples reads them; the header says
+    # which path held what.
+    results = tmp_path / "results"
+    (results / "runs" / "mine").mkdir(parents=True)
+    shutil.copy(FILES[0], results / "runs" / "mine" / "p0.json")
+    shutil.copytree(AA, results / "examples" / "aa")
+    assert main(["summary", str(results)]) == 0
+    header = capsys.readouterr().out
+    version = json.loads(FILES[0].read_text())["benchmarks"][0]["extra_info"]
+    assert "1 result files: 1 benchmark processes" in header
+    assert (f"Read from `{results}` (benchmark processes: 1 tf{version['tf_version']}-"
+            f"keras{version['keras_version']})") in header
+    assert main(["summary", str(results / "runs"), str(results / "examples" / "aa")]) == 0
+    header = capsys.readouterr().out
+    assert f"`{results / 'examples' / 'aa'}` (benchmark processes: {len(FILES)} tf" in header
+
+
+@needs_examples
 def test_html_report_renders_in_a_headless_browser(tmp_path, capsys):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

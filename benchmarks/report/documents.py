@@ -49,9 +49,9 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
     n_proc = frame["process"].nunique() if not frame.empty else 0
     doc.text(f"{len(results.files)} result files: {n_proc} benchmark processes "
              f"({label(results)}), {len(results.equivalence)} equivalence summaries, "
-             f"{len(results.corpus)} corpus matrices. Times are medians over processes (each "
-             f"process contributes its own median) with a 95% bootstrap interval over "
-             f"processes where there are 3 or more.")
+             f"{len(results.corpus)} corpus matrices. {results.sources_line()} Times are "
+             f"medians over processes (each process contributes its own median) with a 95% "
+             f"bootstrap interval over processes where there are 3 or more.")
     if not frame.empty:
         times = tables.api_times(frame)
         frames["benchmarks"] = frame

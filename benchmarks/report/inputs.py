@@ -37,17 +37,37 @@ class Results:
     equivalence: list[dict] = field(default_factory=list)
     corpus: list[dict] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # Per path given: what was read from it ({"benchmarks": processes by version, ...}).
+    sources: dict[str, dict] = field(default_factory=dict)
+
+    def sources_line(self) -> str:
+        """Where the results came from, each path with what it held."""
+        parts = []
+        for path, held in self.sources.items():
+            what = [f"{n} {v}" for v, n in sorted(held["benchmarks"].items())]
+            what = [f"benchmark processes: {', '.join(what)}"] if what else []
+            for kind in ("equivalence", "corpus"):
+                if held[kind]:
+                    what.append(f"{held[kind]} {kind} file{'s' if held[kind] > 1 else ''}")
+            parts.append(f"`{path}` ({'; '.join(what) or 'nothing'})")
+        return "Read from " + ", ".join(parts) + "."
 
 
-def json_files(paths: list[Path]) -> list[tuple[Path, bool]]:
-    """[(file, named explicitly)] for every path; a missing path is bad input."""
+# Folders a search passes over: failure artifacts, and the committed example results
+# (`results/examples/`), which are read only when named (`report summary results/examples/aa`).
+_SKIPPED_DIRS = {"failures", "examples"}
+
+
+def json_files(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """[(file, the path given that holds it)]; a missing path is bad input."""
     found = []
     for path in paths:
         if path.is_file():
-            found.append((path, True))
+            found.append((path, path))
         elif path.is_dir():
-            found += [(p, False) for p in sorted(path.rglob("*.json"))
-                      if p.name not in _PASSED_OVER and "failures" not in p.parts]
+            found += [(p, path) for p in sorted(path.rglob("*.json"))
+                      if p.name not in _PASSED_OVER
+                      and not _SKIPPED_DIRS & set(p.relative_to(path).parts[:-1])]
         else:
             raise BadInput(f"{path}: no such file or directory")
     return found
@@ -109,16 +129,23 @@ def benchmark_rows(path: Path, data: dict) -> list[dict]:
 def collect(paths: list[Path]) -> Results:
     """Read and check every input; raise BadInput on the first problem."""
     rows, equivalence, corpus, files = [], [], [], []
-    for path, explicit in json_files(paths):
+    sources = {str(p): {"benchmarks": {}, "equivalence": 0, "corpus": 0} for p in paths}
+    for path, given in json_files(paths):
         data = _read_json(path)
         kind = kind_of(data)
         if kind is None:
             raise BadInput(f"{path}: not pytest-benchmark JSON, an equivalence summary or a "
                            f"corpus matrix")
         files.append(path)
+        held = sources[str(given)]
         if kind == "benchmarks":
-            rows += benchmark_rows(path, data)
-        elif kind == "equivalence":
+            new = benchmark_rows(path, data)
+            rows += new
+            for version in {r["version"] for r in new}:  # one process, one version
+                held["benchmarks"][version] = held["benchmarks"].get(version, 0) + 1
+            continue
+        held[kind] += 1
+        if kind == "equivalence":
             _expect_schema(path, data, EQUIVALENCE_SCHEMA, ("versions", "matrix"))
             equivalence.append({**data, "file": str(path)})
         else:
@@ -128,7 +155,7 @@ def collect(paths: list[Path]) -> Results:
         raise BadInput(f"{', '.join(map(str, paths))}: no result files found")
     frame = pd.DataFrame(rows, columns=None if rows else ["file", "process", "version", *KEY,
                                                          "median", "datetime"])
-    return Results(frame, equivalence, corpus, files)
+    return Results(frame, equivalence, corpus, files, sources)
 
 
 def _expect_schema(path: Path, data: dict, schema: str, keys: tuple) -> None:
