@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import hashlib  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -46,6 +47,12 @@ def pytest_addoption(parser):
     group.addoption("--device", metavar="cpu|gpu|all", default=None,
                     help="devices for the benchmarks (default: every device present); GPU "
                          "cases skip with a reason where there is none")
+    group.addoption("--parity-budget", metavar="MINUTES", default=None,
+                    help="stop checking new examples after MINUTES of wall time; the run "
+                         "still ends with its summary (the remaining tests skip, saying so)")
+    group.addoption("--parity-progress", metavar="SECONDS", default="30",
+                    help="print a progress line at most every SECONDS (default 30; 0: after "
+                         "every test)")
     group.addoption("--results-dir", metavar="DIR",
                     default=os.environ.get("KERAS_PARITY_RESULTS", "results"),
                     help="where failure artifacts and run summaries are written "
@@ -91,6 +98,15 @@ def _check_options(config):
         _usage_error("--benchmark refuses pytest-xdist (-n/--dist): parallel workers share "
                      "the cores and distort every timing; use python -m benchmarks.run "
                      "--processes N for several processes")
+    for name in ("parity_budget", "parity_progress"):
+        text = config.getoption(name)
+        try:
+            value = None if text is None else float(text)
+            if value is not None and not (value > 0 or name == "parity_progress" and value == 0):
+                raise ValueError
+        except ValueError:
+            _usage_error(f"--{name.replace('_', '-')} expects a positive number, got {text!r}")
+        setattr(config, f"_{name}", value)
     shard = config.getoption("shard")
     if shard is not None:
         try:
@@ -130,7 +146,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "perf: a benchmark (timed under --benchmark, "
                                        "run once untimed otherwise)")
     _check_options(config)
-    from equivalence import artifacts, strategies
+    from equivalence import artifacts, strategies, summary
     from equivalence.spec import SpecError
 
     artifacts.RESULTS_DIR = Path(config.getoption("results_dir"))
@@ -149,6 +165,86 @@ def pytest_configure(config):
     if not benchmarking:  # benchmarks run with the settings a user has
         tf.config.experimental.enable_op_determinism()
     config._parity_start = time.perf_counter()
+    if config._parity_budget is not None:
+        summary.DEADLINE = time.monotonic() + config._parity_budget * 60
+    if not hasattr(config, "workerinput"):  # the controller (or the only process)
+        config._parity_latest = {}  # worker id -> its last snapshot
+        config._parity_progress_at = time.perf_counter()
+        # A CI timeout's SIGTERM ends the run as Ctrl-C does: with the summary of what it
+        # checked (pytest handles KeyboardInterrupt and still writes the terminal summary).
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_runtest_setup(item):
+    from equivalence import summary
+
+    if summary.budget_spent() and getattr(item.obj, "is_hypothesis_test", False):
+        pytest.skip("--parity-budget spent: not started")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    config = item.config
+    if call.when == "teardown" and hasattr(config, "workerinput"):
+        from equivalence import summary
+
+        # Each worker's counts travel with its reports (xdist serializes the attribute),
+        # so the controller can show progress and sum up even when a run is cut short.
+        outcome.get_result().parity_summary = json.dumps(
+            {"worker": config.workerinput["workerid"], "snapshot": summary.snapshot()})
+
+
+def _current(config) -> dict:
+    """Everything checked so far: the workers' last snapshots, or this process's."""
+    from equivalence import summary
+
+    latest = getattr(config, "_parity_latest", None)
+    parts = list(latest.values()) if latest else [summary.snapshot()]
+    seconds = time.perf_counter() - getattr(config, "_parity_start", time.perf_counter())
+    return summary.combine(parts, seconds=seconds)
+
+
+def pytest_runtest_logreport(report):
+    config = _CONFIG.get("config")
+    if config is None or report.when != "teardown" or not hasattr(config, "_parity_latest"):
+        return
+    data = getattr(report, "parity_summary", None)
+    if data:
+        data = json.loads(data)
+        config._parity_latest[data["worker"]] = data["snapshot"]
+    config._parity_done = getattr(config, "_parity_done", 0) + 1
+    now = time.perf_counter()
+    if now - config._parity_progress_at < config._parity_progress:
+        return
+    config._parity_progress_at = now
+    total = _current(config)
+    if not total["stacks"]:
+        return
+    from equivalence import summary
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        of = getattr(_CONFIG.get("session"), "testscollected", 0) or config._parity_done
+        reporter.write("\n")  # after the progress dots (xdist writes them its own way)
+        reporter.write_line(summary.progress(total, total["seconds"], config._parity_done, of))
+
+
+def pytest_keyboard_interrupt(excinfo):
+    # Ctrl-C or SIGTERM; not pytest.exit, which usage errors raise.
+    if "config" in _CONFIG and excinfo.errisinstance(KeyboardInterrupt):
+        _CONFIG["config"]._parity_interrupted = True
+
+
+_CONFIG: dict = {}  # the session's config and session, for hooks that are not handed them
+
+
+def pytest_sessionstart(session):
+    _CONFIG.update(config=session.config, session=session)
 
 
 def _keep(items, config, predicate):
@@ -200,22 +296,6 @@ def pytest_collection_finish(session):
         _usage_error("--benchmark: no benchmark matches the selection (-k, -m or paths)")
 
 
-def pytest_sessionfinish(session):
-    from equivalence import summary
-
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # an xdist worker: hand the counts to the controller
-        workeroutput["parity_summary"] = json.dumps(summary.snapshot())
-
-
-@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent when xdist is not loaded
-def pytest_testnodedown(node, error):
-    parts = node.config.__dict__.setdefault("_parity_parts", [])
-    data = getattr(node, "workeroutput", {}).get("parity_summary")
-    if data:
-        parts.append(json.loads(data))
-
-
 def pytest_terminal_summary(terminalreporter, config):
     from equivalence import summary
 
@@ -225,11 +305,20 @@ def pytest_terminal_summary(terminalreporter, config):
     if json_path is not None:
         terminalreporter.write_sep("-", "keras-parity")
         terminalreporter.write_line(f"benchmark results: {json_path} (written at exit)")
-    parts = getattr(config, "_parity_parts", None) or [summary.snapshot()]
-    seconds = time.perf_counter() - getattr(config, "_parity_start", time.perf_counter())
-    total = summary.combine(parts, seconds=seconds)
-    if not total["stacks"]:
+    total = _current(config)
+    interrupted = getattr(config, "_parity_interrupted", False)
+    spent = getattr(config, "_parity_budget", None) is not None and summary.budget_spent()
+    if not total["stacks"] and not (interrupted or spent):
         return
+    terminalreporter.write_sep("-", "keras-parity")
+    if interrupted:
+        terminalreporter.write_line("interrupted: the summary of what was checked before")
+    if spent:
+        terminalreporter.write_line(f"--parity-budget of {config._parity_budget:g} min spent: "
+                                    f"the tests it cut short skip, saying so")
+    terminalreporter.write_line(summary.line(total))
+    if not total["stacks"]:
+        return  # nothing checked: the last run's summary file stays
     shard = getattr(config, "_parity_shard", None)
     name = f"summary-shard-{shard[0]}-of-{shard[1]}.json" if shard else "summary.json"
     if config.getoption("replay"):  # its own file: the last full run's summary stays
@@ -245,7 +334,6 @@ def pytest_terminal_summary(terminalreporter, config):
                         "cells": [list(cell) for cell in e.cells()]}
                for e in known.KNOWN if e.in_range()}
     summary.write_json({"schema": summary.SCHEMA, "versions": compat.versions(), **total,
+                        "interrupted": bool(interrupted), "budget_spent": spent,
                         "known_entries": entries}, path)
-    terminalreporter.write_sep("-", "keras-parity")
-    terminalreporter.write_line(summary.line(total))
     terminalreporter.write_line(f"summary written to {path}")

@@ -62,6 +62,17 @@ def _add_cell(cell: dict, part: dict) -> None:
             cell[key] = sorted(set(cell.get(key, [])) | set(part[key]))
 
 
+# --parity-budget: the wall-clock time (time.monotonic()) after which no new example is
+# checked; None: no budget.
+DEADLINE: float | None = None
+
+
+def budget_spent() -> bool:
+    import time
+
+    return DEADLINE is not None and time.monotonic() >= DEADLINE
+
+
 def record_failure(path) -> None:
     _STATE["failures"].append(str(path))
 
@@ -89,6 +100,16 @@ def combine(parts: list[dict], seconds: float | None = None) -> dict:
     if seconds is not None:
         out["seconds"] = seconds
     return out
+
+
+def progress(total: dict, elapsed: float, done: int, of: int) -> str:
+    """The live line of a long run: what it has checked so far, and a guess at the rest."""
+    text = (f"keras-parity: {len(total['stacks']):,} stacks, {total['checks']:,} checks, "
+            f"{total['discrepancies']:,} discrepancies, {total['known']:,} known; "
+            f"{done}/{of} tests in {elapsed / 60:.1f} min")
+    if 0 < done < of:
+        text += f", about {elapsed / done * (of - done) / 60:.0f} min left"
+    return text
 
 
 def line(total: dict) -> str:

@@ -25,7 +25,7 @@ def test_fit_matches_sequential(drawn, mode):
 
 @modes
 @per_mode
-@given(drawn=training_cases())
+@given(drawn=training_cases(batch_methods=True))
 def test_batch_methods_match_sequential(drawn, mode):
     spec, config = drawn
     verify("train_steps", spec, mode.training(*config))

@@ -1,5 +1,7 @@
 """Command-line behaviour: --replay, --shard and summaries; bad input gets one line, exit 2."""
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +17,11 @@ SPEC = StackSpec(InputSpec("vector", (3,)), (LayerSpec.of("Dense", units=2),), s
 
 
 def run_pytest(*args, cwd=ROOT):
+    # A session of its own: not an xdist worker of the outer run (pytest-benchmark reads
+    # PYTEST_XDIST_WORKER and would call itself parallelized).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=600)
+                          capture_output=True, text=True, cwd=cwd, timeout=600, env=env)
 
 
 def assert_usage_error(run, *words):
@@ -46,7 +51,8 @@ def test_bad_replay_input_is_one_line_and_exit_2(tmp_path, content, words):
 
 
 @pytest.mark.parametrize("option", ["--shard=3", "--device=tpu", "--replay=/no/such.json",
-                                    "--benchmark -n 2"])
+                                    "--benchmark -n 2", "--parity-budget=soon",
+                                    "--parity-progress=-1"])
 def test_a_bad_option_is_refused_before_tensorflow_is_imported(option):
     run = subprocess.run([sys.executable, "-X", "importtime", "-m", "pytest", "-p",
                           "no:randomly", *option.split()], capture_output=True, text=True,
@@ -55,6 +61,43 @@ def test_a_bad_option_is_refused_before_tensorflow_is_imported(option):
     imported = [ln.split("|")[-1].strip() for ln in run.stderr.splitlines()
                 if ln.startswith("import time:")]
     assert imported and "tensorflow" not in imported, "TensorFlow imported first"
+
+
+def test_a_long_run_shows_progress_under_xdist(tmp_path):
+    run = run_pytest("-n", "2", "--parity-progress=0", f"--results-dir={tmp_path}",
+                     "equivalence/test_structure.py", "-k", "weights_and_count or output_shape")
+    assert run.returncode == 0, run.stdout[-2000:]
+    progress = [ln for ln in run.stdout.splitlines() if ln.startswith("keras-parity: ")]
+    assert progress and "stacks" in progress[-1] and "/2 tests in" in progress[-1], progress
+
+
+def test_a_budget_stops_checking_and_still_ends_with_the_summary(tmp_path):
+    run = run_pytest("--parity-budget=0.001", f"--results-dir={tmp_path}", "-rs",
+                     "equivalence/test_structure.py")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "--parity-budget spent" in run.stdout and "equivalence: 0 stacks" in run.stdout
+    assert "min spent: the tests it cut short skip" in run.stdout
+    # Spent before any example: nothing checked, so no summary file replaces the last one.
+    assert not (tmp_path / "equivalence" / "summary.json").exists()
+
+
+def test_sigterm_ends_the_run_with_the_summary_of_what_it_checked(tmp_path):
+    # As a CI timeout does: SIGTERM once a test has finished (its progress line shows).
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
+                             "-n", "2", "--parity-progress=0", f"--results-dir={tmp_path}",
+                             "equivalence/test_outputs.py", "equivalence/test_structure.py"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("keras-parity: "):
+            proc.send_signal(signal.SIGTERM)
+            break
+    out = "".join(lines) + proc.communicate(timeout=300)[0]
+    assert "interrupted: the summary of what was checked before" in out, out[-2000:]
+    saved = json.loads((tmp_path / "equivalence" / "summary.json").read_text())
+    assert saved["interrupted"] and saved["stacks"] and not saved["budget_spent"]
 
 
 def test_benchmark_selection_matching_nothing_is_one_line_and_exit_2():
