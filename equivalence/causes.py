@@ -161,15 +161,17 @@ def restore_build_batch(config: dict, original: dict) -> None:
             layer["build_config"] = old["build_config"]
 
 
-def rename_auto_named(prefix: str) -> Callable[[dict, dict], None]:
-    """Auto-numbered op layer names (`cast_445`) replaced by the original's, in order."""
-    pattern = re.compile(rf"^{re.escape(prefix)}(_\d+)?$")
+def rename_auto_named(*prefixes: str) -> Callable[[dict, dict], None]:
+    """Auto-numbered op layer names (`cast_445`, `any_7`) replaced by the original's, in
+    order, for each prefix."""
+    patterns = [re.compile(rf"^{re.escape(prefix)}(_\d+)?$") for prefix in prefixes]
 
     def fix(config: dict, original: dict) -> None:
-        names = [n for n in _strings(original) if pattern.match(n)]
-        mapping = dict(zip(sorted({n for n in _strings(config) if pattern.match(n)},
-                                  key=_suffix), sorted(set(names), key=_suffix)))
-        _replace_strings(config, mapping)
+        for pattern in patterns:
+            names = [n for n in _strings(original) if pattern.match(n)]
+            mapping = dict(zip(sorted({n for n in _strings(config) if pattern.match(n)},
+                                      key=_suffix), sorted(set(names), key=_suffix)))
+            _replace_strings(config, mapping)
     return fix
 
 

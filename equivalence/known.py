@@ -145,6 +145,11 @@ def _embedding_mask_zero(spec: StackSpec) -> bool:
                for layer in spec.layers)
 
 
+def _makes_mask(spec: StackSpec) -> bool:
+    """A top-level layer computes a mask with ops: Embedding(mask_zero=True) or Masking."""
+    return _embedding_mask_zero(spec) or any(layer.kind == "Masking" for layer in spec.layers)
+
+
 def _regularization_losses(spec: StackSpec) -> bool:
     """Two or more layers (nested ones too) with a regularizer: a sum of losses."""
     from equivalence.layers import REGISTRY
@@ -473,14 +478,14 @@ KNOWN: tuple[Known, ...] = (
     ),
     Known(
         name="legacy-h5-not-equal-op-layer",
-        cause="Keras 3: a Functional model with Embedding(mask_zero=True) feeding a "
-              "mask-consuming layer saves a legacy .h5 file that load_model cannot read "
+        cause="Keras 3: a Functional model with Embedding(mask_zero=True) or Masking feeding "
+              "a mask-consuming layer saves a legacy .h5 file that load_model cannot read "
               "(\"Unknown layer: 'NotEqual'\"): the mask computation was serialized as an op "
               "layer the legacy loader does not know.",
         upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
         recognise=Raises("ValueError", r"Unknown layer: 'NotEqual'"),
         checks=("legacy_h5",), apis=("functional",), keras=_KERAS3,
-        applies=_embedding_mask_zero,
+        applies=_makes_mask,
         example=StackSpec(InputSpec("tokens", (4,), "int32", 5),
                           (LayerSpec.of("Embedding", input_dim=5, output_dim=2,
                                         mask_zero=True),
@@ -546,6 +551,22 @@ KNOWN: tuple[Known, ...] = (
                          "auto-numbered cast layer names matched to the original's"),
         checks=("keras_file", "config"), apis=("functional",), keras=("3.5.0", "3.9.2"),
         applies=_mixed, example=_CAST_EXAMPLE, overlaps=_CAST_MEETS,
+    ),
+    Known(
+        name="functional-mask-op-layers-renamed",
+        cause="Keras 3.3-3.10: a Functional model's Masking layer (or Embedding with "
+              "mask_zero) computes its mask with ops (not_equal, any) that the graph records "
+              "as op layers with auto-numbered names, which change through from_config and "
+              "load_model ('any_585' becomes 'any_582'). Outputs and weights agree.",
+        upstream=None, where="keras/src/models/functional.py with keras/src/ops (symbolic "
+                             "ops in a Functional graph become op layers)",
+        recognise=Repair(causes.configs_repair(causes.rename_auto_named("not_equal", "any")),
+                         "auto-numbered not_equal/any layer names matched to the original's"),
+        checks=("keras_file", "config"), apis=("functional",), keras=("3.3.3", "3.10.0"),
+        applies=_makes_mask, overlaps=("functional-cast-op-layer-renamed",),
+        example=StackSpec(InputSpec("sequence", (2, 1)),
+                          (LayerSpec.of("Masking", mask_value=0.0),
+                           LayerSpec.of("GlobalAveragePooling1D"))),
     ),
     Known(
         name="legacy-h5-unknown-cast",
