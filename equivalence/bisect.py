@@ -98,20 +98,28 @@ def python_for(keras: str, tf: str) -> Path:
         return ROOT / ".tox" / env / "bin" / "python"
     where = CACHE / "bisect" / f"tf{tf}-keras{keras}"
     python = where / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    if not (where / "installed").exists():  # a half-made environment is made again
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(where)], check=True)
         pins = [f"tensorflow-cpu=={tf}", f"keras=={keras}"]
         if tuple(int(p) for p in tf.split(".")[:2]) < (2, 18):
             pins.append("numpy<2")
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *pins,
-                        "-e", str(ROOT)], check=True)
+        out = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *pins,
+                              "-e", str(ROOT)], capture_output=True, text=True)
+        if out.returncode:  # pip's own warnings stay out of the verdict; its error does not
+            raise RuntimeError(f"installing {' '.join(pins)}: "
+                               + (out.stderr.strip().splitlines() or ["pip failed"])[-1])
+        (where / "installed").write_text(f"keras=={keras} tensorflow-cpu=={tf}\n")
     return python
 
 
 def run_release(keras: str, tf: str, case_file: Path) -> dict:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("TF_USE_LEGACY_KERAS", None)
-    out = subprocess.run([str(python_for(keras, tf)), "-m", "equivalence.bisect", "--probe",
+    try:
+        python = python_for(keras, tf)
+    except RuntimeError as exc:
+        return {"keras": keras, "tf": tf, "reproduces": None, "error": str(exc)}
+    out = subprocess.run([str(python), "-m", "equivalence.bisect", "--probe",
                           str(case_file)], capture_output=True, text=True, env=env, cwd=ROOT)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
@@ -121,7 +129,7 @@ def run_release(keras: str, tf: str, case_file: Path) -> dict:
 
 
 def bisect(case_file: Path, releases=RELEASES, report=print) -> dict[str, dict]:
-    """{keras: result} for the releases tried: the tox pairs, then between disagreeing
+    """{keras: result} for the releases tried: the tox pairs and the newest, then between disagreeing
     neighbours until they are adjacent releases."""
     results: dict[str, dict] = {}
 
@@ -135,7 +143,10 @@ def bisect(case_file: Path, releases=RELEASES, report=print) -> dict[str, dict]:
                    [r["reproduces"]])
         return results[keras]["reproduces"]
 
-    tried = [i for i, pair in enumerate(releases) if pair in TOX] or [0, len(releases) - 1]
+    # The tox pairs, and always the oldest and the newest release: a discrepancy that only
+    # the newest Keras has lies past the last tox pair.
+    tried = sorted({i for i, pair in enumerate(releases) if pair in TOX}
+                   | {0, len(releases) - 1})
     for i in tried:
         outcome(i)
     stack = list(zip(tried, tried[1:]))

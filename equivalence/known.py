@@ -10,6 +10,7 @@ it the suite says so.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -74,8 +75,15 @@ class Known:
         return f"{self.name}: {self.upstream or 'no upstream issue found'}"
 
 
-# Layers that compute in their input's dtype instead of casting to the policy's.
-NO_AUTOCAST = ("LayerNormalization",)
+@functools.lru_cache(maxsize=None)
+def does_not_autocast(layer: LayerSpec) -> bool:
+    """Whether the running Keras builds this layer with its input autocast turned off, so it
+    computes in its input's dtype (Keras 3: LayerNormalization, Embedding; GroupNormalization
+    from 3.15). Asked of the layer itself, not of a list that ages with every release."""
+    from equivalence.layers import REGISTRY
+
+    built = REGISTRY[layer.kind].build(layer.params, "probe", layer.dtype)
+    return not getattr(built, "autocast", getattr(built, "_autocast", True))
 
 
 def _first_leaf(layers):
@@ -86,7 +94,7 @@ def _first_leaf(layers):
 def _mixed_first_layer_float32(spec: StackSpec) -> bool:
     first = _first_leaf(spec.layers)
     return (spec.policy != "float32" and spec.input.dtype != "int32"
-            and (first.dtype == "float32" or first.kind in NO_AUTOCAST))
+            and (first.dtype == "float32" or does_not_autocast(first)))
 
 
 def _masked_layer_pinned(spec: StackSpec) -> bool:
@@ -241,8 +249,9 @@ KNOWN: tuple[Known, ...] = (
         cause="Under a mixed policy a subclassed Model, being a Layer, casts its float inputs "
               "to the compute dtype before its first layer; Sequential and Functional convert "
               "inputs to the Input's dtype (float32). A first layer pinned to float32, or one "
-              "that does not autocast (LayerNormalization), sees rounded inputs only in the "
-              "subclassed model, and so do the gradients of the weights after it.",
+              "that does not autocast (LayerNormalization; GroupNormalization from Keras "
+              "3.15), sees rounded inputs only in the subclassed model, and so do the "
+              "gradients of the weights after it.",
         upstream=None, where="Keras 3: keras/src/layers/layer.py Layer.__call__ step 1 vs "
                              "keras/src/models/functional.py (_convert_input_args = False); "
                              "Keras 2: Layer._autocast / Functional._autocast = False",

@@ -95,5 +95,16 @@ def test_bisect_verdicts():
         "went away: last release with it Keras 3.5.0, first without it 3.8.0"]
 
 
+def test_bisect_reaches_past_the_last_tox_pair(monkeypatch):
+    """A discrepancy only the newest Keras has (GroupNormalization's autocast, 3.15) lies
+    past every tox pair: the bisection must try the newest release and close in on it."""
+    newest = {"3.15.1"}
+    monkeypatch.setattr(bisect, "run_release",
+                        lambda keras, tf, case: {"reproduces": keras in newest})
+    results = bisect.bisect(Path("unused"), report=lambda line: None)
+    assert bisect.verdict(results) == [
+        "appeared: last release without it Keras 3.14.1, first with it 3.15.1"]
+
+
 def test_bisect_bad_target_is_one_line():
     one_line_exit_2(run("equivalence.bisect", "no-such-entry"), "no-such-entry")
