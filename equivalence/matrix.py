@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import importlib.util
 import json
 import os
 import subprocess
@@ -106,7 +107,8 @@ def run_one(env: str, args: list[str], out_dir: Path, commit_: str) -> dict:
     log = out_dir / f"{env}.log"
     start = time.perf_counter()
     with open(log, "w") as fh:
-        code = subprocess.run(["tox", "-e", env, "--", *args], cwd=ROOT, stdout=fh,
+        code = subprocess.run([sys.executable, "-m", "tox", "-e", env, "--", *args], cwd=ROOT,
+                              stdout=fh,
                               stderr=subprocess.STDOUT).returncode
     return row(env, results, code, time.perf_counter() - start, args, commit_)
 
@@ -180,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise BadInput(f"unknown environment {unknown[0]!r}; tox.ini has "
                            + ", ".join(known_envs))
+        if importlib.util.find_spec("tox") is None:
+            raise BadInput(f"tox is not installed for {sys.executable}: "
+                           f"pip install -e '.[tools]'")
         out = Path(ns.out)
         commit_ = commit()
         previous = _load_previous(out / "matrix.json", commit_, ns.force)

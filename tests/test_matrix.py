@@ -24,6 +24,18 @@ def one_line_exit_2(run_, *words):
     assert len(lines) == 1 and all(w in lines[0] for w in words), lines
 
 
+def test_no_tox_is_one_line(tmp_path, monkeypatch, capsys):
+    # tox runs as `python -m tox` of the matrix's own interpreter (an unactivated venv has
+    # no `tox` on PATH); where that interpreter lacks it, say so before running anything.
+    real = matrix.importlib.util.find_spec
+    monkeypatch.setattr(matrix.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tox" else real(name, *a))
+    assert matrix.main(["tf221", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "tox is not installed" in err[0], err
+    assert not list(tmp_path.iterdir())
+
+
 def test_unknown_environment_is_one_line(tmp_path):
     one_line_exit_2(run("equivalence.matrix", "tf999", "--out", str(tmp_path)),
                     "unknown environment 'tf999'")
