@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 
 from benchmarks.report import render, tables
@@ -107,23 +108,39 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
 
 # --- compare -------------------------------------------------------------------------------
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _percent(change: float) -> str:
+    return f"±{change:.0%}" if math.isfinite(change) else "none (too few processes)"
+
+
 def compare_document(base: Results, cand: Results, threshold: float, alpha: float):
     if base.benchmarks.empty or cand.benchmarks.empty:
         raise BadInput("compare needs benchmark results (pytest-benchmark JSON) on both "
                        "sides")
-    table = tables.compare(base.benchmarks, cand.benchmarks, threshold, alpha)
+    table, geo = tables.compare(base.benchmarks, cand.benchmarks, threshold, alpha)
     if table.empty:
         raise BadInput(f"baseline ({label(base)}) and candidate ({label(cand)}) have no "
                        f"benchmark in common")
     b_label, c_label = label(base), label(cand)
     counts = table["verdict"].value_counts().to_dict()
+    detectable = float(np.median(table["detectable"]))
     doc = render.Document(f"keras-parity comparison: {c_label} against {b_label}")
-    doc.text(f"{len(table)} benchmarks in common. A change is called when the ratio of "
-             f"medians passes ±{threshold:.0%} and a Mann-Whitney test on the per-process "
-             f"medians gives p < {alpha}; `~1.03x` is no significant change, `1.08x?` "
-             f"unstable (too few processes or too much spread), never failed. Regressions: "
-             f"{counts.get('regression', 0)}, improvements: {counts.get('improvement', 0)}, "
-             f"unstable: {counts.get('unstable', 0)}.")
+    doc.text(f"{len(table)} benchmarks in common. Each change is the median of the "
+             f"candidate-over-baseline ratios of every pair of processes, with the 95% "
+             f"interval of the Mann-Whitney test on the per-process medians: a regression "
+             f"or improvement when the interval lies past 1 and the change past "
+             f"±{threshold:.0%} (q < {alpha}: the Mann-Whitney p adjusted over every row "
+             f"by Benjamini-Hochberg); `~1.03x` no change (the interval lies inside "
+             f"±{threshold:.0%}); `1.08x?` inconclusive, with the processes a side that "
+             f"would decide it. Regressions: {counts.get('regression', 0)}, improvements: "
+             f"{counts.get('improvement', 0)}, no change: {counts.get('no change', 0)}, "
+             f"inconclusive: {counts.get('inconclusive', 0)}. What this run can see: a "
+             f"change of {_percent(detectable)} (the median of the rows' detectable "
+             f"changes: the smallest each would call four times in five at its processes "
+             f"and spread).")
     shown = pd.DataFrame({
         "benchmark": table["benchmark"],
         "baseline ms": table["baseline_ms"].round(4),
@@ -132,12 +149,13 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
         "95% interval": [f"{lo:.2f}–{hi:.2f}" if math.isfinite(lo) else ""
                          for lo, hi in zip(table["low"], table["high"])],
         "p": table["p"].map(lambda p: f"{p:.3f}" if math.isfinite(p) else ""),
+        "q": table["q"].map(lambda q: f"{q:.3f}" if math.isfinite(q) else ""),
         "processes": [f"{b} vs {c}" for b, c in zip(table["n_baseline"],
                                                       table["n_candidate"])],
+        "detectable": table["detectable"].map(_percent),
         "verdict": [v + (f" ({why})" if why else "") for v, why in zip(table["verdict"],
                                                                         table["why"])],
     })
-    geo = tables.geometric_mean_row(table)
     shown = pd.concat([shown, pd.DataFrame([{"benchmark": geo["benchmark"],
                                              "change": geo["label"]}])], ignore_index=True)
     doc.table(shown)
@@ -145,7 +163,9 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
     regressions = table[table["verdict"] == "regression"]
     result = {"schema": "keras-parity-comparison/1", "baseline": b_label,
               "candidate": c_label, "threshold": threshold, "alpha": alpha,
-              "geometric_mean": geo["ratio"], "counts": counts,
+              "geometric_mean": geo["ratio"],
+              "geometric_mean_interval": [_finite(geo["low"]), _finite(geo["high"])],
+              "detectable_median": _finite(detectable), "counts": counts,
               "regressions": regressions["benchmark"].tolist(),
               "rows": json.loads(table.to_json(orient="records"))}
     files = {"comparison.json": json.dumps(result, indent=1),

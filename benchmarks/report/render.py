@@ -213,7 +213,7 @@ def plot_comparison(table: pd.DataFrame, baseline: str, candidate: str):
     """Each benchmark's ratio with its interval, coloured by verdict."""
     plt = _plt()
     colors = {"regression": "tab:red", "improvement": "tab:green", "no change": "tab:grey",
-              "unstable": "tab:olive"}
+              "inconclusive": "tab:olive"}
     fig, ax = plt.subplots(figsize=(7, 0.2 * len(table) + 1.5))
     for verdict, color in colors.items():
         part = table[table["verdict"] == verdict]
@@ -222,7 +222,7 @@ def plot_comparison(table: pd.DataFrame, baseline: str, candidate: str):
     ax.axvline(1.0, color="black", lw=0.8)
     _log_ratio_axis(ax)
     ax.set_yticks(range(len(table)), table["benchmark"], fontsize=5)
-    ax.set_xlabel(f"time ratio {candidate} / {baseline} (95% bootstrap interval)")
+    ax.set_xlabel(f"time ratio {candidate} / {baseline} (95% rank interval)")
     ax.legend(fontsize=7)
     return fig
 

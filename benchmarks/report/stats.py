@@ -4,26 +4,33 @@ The unit of replication is the process (timings on a shared machine vary 5-40% f
 process to the next, far more than between rounds inside one): each process contributes
 its median, and every interval and test here is over those per-process medians.
 
-A change is called only when both hold:
-- the ratio of the candidate's to the baseline's median passes the threshold, and
-- a two-sided Mann-Whitney U test on the per-process medians gives p < ALPHA.
-The 95% interval shown with a ratio is a bootstrap over processes (seeded: the same input
-gives the same report). A benchmark is *unstable* (marked, never failed) with fewer than
-MIN_PROCESSES processes on a side, or when its spread between processes is too large for
-the threshold to mean anything (a robust coefficient of variation above the threshold: the
-process-to-process noise alone is as large as the change being looked for).
+A comparison works on log times. Its estimate is the Hodges-Lehmann shift (the median of
+every candidate-over-baseline log ratio of two processes) and its 95% interval the
+distribution-free one that goes with the Mann-Whitney test (order statistics of those
+pairwise ratios, the rank at the test's exact critical value): the interval excludes 1
+exactly when the rank test rejects, so the two never disagree. With t the threshold:
+
+- regression / improvement: the interval lies wholly on one side of 1, the estimate is
+  past ±t and the Mann-Whitney p < ALPHA;
+- no change: the interval lies wholly inside ±t (an equivalence test: the run shows that
+  any change is smaller than the threshold);
+- inconclusive: anything else, with the processes a side that would likely decide it at
+  the measured spread. Whether a test can call at all comes from the smallest two-sided p
+  the sample sizes allow (2 / C(n+m, n): 0.1 with 3 a side, 0.029 with 4), not from a
+  fixed minimum.
+
+Each row also carries its minimal detectable change: the smallest change this run's
+process counts and spread would call four times in five.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
-# Mann-Whitney's smallest two-sided p with 3 processes a side is 0.1: it can never call a
-# change at 0.05. With 4 a side it is 0.029, with 5 it is 0.008.
-MIN_PROCESSES = 4
 BOOTSTRAP = 2000
 SEED = 20261124
 MAD_TO_SD = 1.4826  # a normal distribution's standard deviation per median absolute deviation
@@ -50,63 +57,198 @@ def median_interval(values, rng=None) -> tuple[float, float, float]:
     return mid, float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
 
 
-def ratio_interval(baseline, candidate, rng=None) -> tuple[float, float, float]:
-    """(ratio of medians, low, high), the interval a bootstrap over each side's processes
-    (None bounds below 3 processes on a side)."""
-    b, c = np.asarray(baseline, float), np.asarray(candidate, float)
-    ratio = float(np.median(c) / np.median(b))
-    if min(len(b), len(c)) < 3:
-        return ratio, math.nan, math.nan
-    rng = rng or np.random.default_rng(SEED)
-    boot = (np.median(rng.choice(c, size=(BOOTSTRAP, len(c))), axis=1)
-            / np.median(rng.choice(b, size=(BOOTSTRAP, len(b))), axis=1))
-    return ratio, float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
-
-
 def mann_whitney_p(baseline, candidate) -> float:
     if min(len(baseline), len(candidate)) < 2:
         return math.nan
     return float(stats.mannwhitneyu(candidate, baseline, alternative="two-sided").pvalue)
 
 
-def judge(baseline, candidate, threshold: float, alpha: float = ALPHA) -> dict:
-    """Ratio, interval, p-value, spreads and the verdict for one benchmark.
+def smallest_p(n: int, m: int) -> float:
+    """The smallest two-sided Mann-Whitney p with n and m processes (all of one side
+    above all of the other): 2 / C(n+m, n)."""
+    return min(1.0, 2 / math.comb(n + m, n)) if n and m else 1.0
 
-    verdict: "regression" / "improvement" (ratio past the threshold and p < alpha),
-    "no change", or "unstable" (with `why`): never a regression, whatever its ratio.
-    """
-    ratio, low, high = ratio_interval(baseline, candidate)
+
+@functools.lru_cache(maxsize=None)
+def _u_cdf(n: int, m: int) -> tuple[float, ...]:
+    """P(U <= u) for u = 0..n*m under the null, exact (counts of rank arrangements)."""
+    # ways[i][j][u]: arrangements of i baseline and j candidate values with U = u.
+    ways = [[None] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == 0 or j == 0:
+                ways[i][j] = np.array([1.0])
+                continue
+            # The largest value is a candidate (adds i to U) or a baseline one (adds 0).
+            a, b = ways[i][j - 1], ways[i - 1][j]
+            out = np.zeros(i * j + 1)
+            out[i:i + len(a)] += a
+            out[:len(b)] += b
+            ways[i][j] = out
+    counts = ways[n][m]
+    return tuple(np.cumsum(counts) / counts.sum())
+
+
+def _critical_rank(n: int, m: int, alpha: float) -> int:
+    """The largest k with 2 * P(U <= k - 1) <= alpha (0 when no test at alpha exists):
+    the interval runs from the k-th smallest pairwise difference to the k-th largest."""
+    if n * m > 2500:  # normal approximation, far beyond where the exact counts matter
+        z = stats.norm.ppf(1 - alpha / 2)
+        return max(0, int(math.floor(n * m / 2 - z * math.sqrt(n * m * (n + m + 1) / 12))))
+    cdf = _u_cdf(n, m)
+    k = 0
+    while k < len(cdf) and 2 * cdf[k] <= alpha:
+        k += 1
+    return k
+
+
+def shift_interval(baseline, candidate, alpha: float = ALPHA) -> tuple[float, float, float]:
+    """(ratio, low, high): the Hodges-Lehmann estimate of candidate / baseline and its
+    distribution-free 1 - alpha interval; nan bounds where no test at alpha exists."""
+    b = np.log(np.asarray(baseline, float))
+    c = np.log(np.asarray(candidate, float))
+    diffs = np.sort((c[None, :] - b[:, None]).ravel())
+    estimate = float(np.exp(np.median(diffs)))
+    k = _critical_rank(len(b), len(c), alpha)
+    if k == 0:
+        return estimate, math.nan, math.nan
+    return estimate, float(np.exp(diffs[k - 1])), float(np.exp(diffs[len(diffs) - k]))
+
+
+def log_spread(*samples) -> float:
+    """The pooled robust standard deviation of log times within each sample (1.4826 * MAD,
+    the sample SD for two values): the process-to-process noise, in log units."""
+    variances, weights = [], []
+    for values in samples:
+        logs = np.log(np.asarray(values, float))
+        if len(logs) < 2:
+            continue
+        sd = (np.std(logs, ddof=1) if len(logs) == 2
+              else MAD_TO_SD * np.median(np.abs(logs - np.median(logs))))
+        variances.append(sd ** 2)
+        weights.append(len(logs) - 1)
+    return float(math.sqrt(np.average(variances, weights=weights))) if variances else math.nan
+
+
+POWER = 0.8
+MAX_PROCESSES = 200
+
+
+def processes_to_decide(ratio: float, low: float, high: float, n: int, m: int,
+                        threshold: float) -> int | None:
+    """Processes a side that would likely turn an inconclusive row into a verdict: the
+    interval shrinks as sqrt(1/n + 1/m), so scale this run's interval until it lies past 1
+    (an estimate past the threshold) or inside ±threshold (one within it). Read off the
+    interval itself, so a process far off the others counts as the spread it is. None when
+    the estimate sits on the threshold (no number of processes moves the interval off it)."""
+    t, d = math.log1p(threshold), abs(math.log(ratio))
+    room = d if d > t else t - d
+    half = (math.log(high) - math.log(low)) / 2
+    if room <= 0 or not math.isfinite(half):
+        return None
+    needed = math.ceil(2 / ((room / half) ** 2 * (1 / n + 1 / m))) if half > 0 else 0
+    return max(needed, max(n, m) + 1)
+
+
+def detectable_change(low: float, high: float, threshold: float, alpha: float = ALPHA) -> float:
+    """The smallest change (a fraction: 0.12 = 12%) this run would call with probability
+    POWER, from its interval's half-width (z_alpha/2 sigma): (z_alpha/2 + z_power) sigma,
+    never below the threshold a change must pass anyway; inf without an interval."""
+    half = (math.log(high) - math.log(low)) / 2 if low > 0 else math.nan
+    if not math.isfinite(half):
+        return math.inf
+    z = stats.norm.ppf(1 - alpha / 2)
+    return max(threshold, math.expm1(half * (z + stats.norm.ppf(POWER)) / z))
+
+
+def adjusted(p_values) -> np.ndarray:
+    """Benjamini-Hochberg q-values of one comparison's rows (nan stays nan). A report
+    tests every benchmark at once: at p < 0.05 each, an A/A run of 40 rows would call two
+    by chance; a q < 0.05 keeps the expected share of false calls among the calls at 5%."""
+    p = np.asarray(p_values, float)
+    q = np.full_like(p, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        q[finite] = stats.false_discovery_control(p[finite])
+    return q
+
+
+def judge(baseline, candidate, threshold: float, alpha: float = ALPHA,
+          q: float | None = None, rows: int = 1) -> dict:
+    """Estimate, interval, p-value, spread, detectable change and the verdict for one
+    benchmark: "regression", "improvement", "no change" or "inconclusive" (with `why` and,
+    where practical, `processes_needed` a side). `q`, the row's p adjusted over every row
+    of its comparison's `rows` (`adjusted`), is what a call must pass when given."""
+    ratio, low, high = shift_interval(baseline, candidate, alpha)
     p = mann_whitney_p(baseline, candidate)
-    spread = max(robust_cv(baseline), robust_cv(candidate))
+    q = p if q is None else q
     n_b, n_c = len(baseline), len(candidate)
-    out = {"ratio": ratio, "low": low, "high": high, "p": p, "spread": spread,
-           "n_baseline": n_b, "n_candidate": n_c, "why": ""}
-    if min(n_b, n_c) < MIN_PROCESSES:
-        out.update(verdict="unstable", why=f"too few processes ({n_b} vs {n_c}; "
-                                              f"{MIN_PROCESSES} needed a side)")
-    elif spread > threshold:
-        out.update(verdict="unstable", why=f"spread between processes {spread:.0%} is more "
-                                              f"than the {threshold:.0%} threshold")
-    elif p < alpha and ratio > 1 + threshold:
+    out = {"ratio": ratio, "low": low, "high": high, "p": p, "q": q,
+           "spread": log_spread(baseline, candidate), "n_baseline": n_b, "n_candidate": n_c,
+           "why": "", "processes_needed": None,
+           "detectable": detectable_change(low, high, threshold, alpha)}
+    bound = 1 + threshold
+    if smallest_p(n_b, n_c) >= alpha:
+        needed = next(k for k in range(2, 50) if smallest_p(k, k) < alpha)
+        out.update(verdict="inconclusive", processes_needed=needed,
+                   why=f"{n_b} vs {n_c} processes: the smallest possible p is "
+                       f"{smallest_p(n_b, n_c):.2g}, not below {alpha}; at least {needed} "
+                       f"a side can call a change")
+    elif low > 1 and ratio > bound and q < alpha:
         out["verdict"] = "regression"
-    elif p < alpha and ratio < 1 / (1 + threshold):
+    elif high < 1 and ratio < 1 / bound and q < alpha:
         out["verdict"] = "improvement"
-    else:
+    elif 1 / bound < low and high < bound:
         out["verdict"] = "no change"
+    else:
+        needed = processes_to_decide(ratio, low, high, n_b, n_c, threshold)
+        past = (low > 1 and ratio > bound) or (high < 1 and ratio < 1 / bound)
+        what = (f"interval {low:.2f}–{high:.2f} lies past 1 with p = {p:.3f}, but q = "
+                f"{q:.3f} is not below {alpha} once adjusted over the {rows} rows" if past
+                else f"interval {low:.2f}–{high:.2f} is neither past 1 nor inside "
+                     f"±{threshold:.0%}")
+        out.update(verdict="inconclusive", processes_needed=needed,
+                   why=what + "; " + (
+                           "the change sits on the threshold: no number of processes "
+                           "decides it" if needed is None else
+                           f"about {needed} processes a side would decide it"
+                           if needed <= MAX_PROCESSES else
+                           f"more than {MAX_PROCESSES} processes a side would be needed: "
+                           f"the spread is too large"))
     return out
 
 
 def label(result: dict) -> str:
-    """`1.12x` for a called change, `~1.03x` for none, `1.08x?` for an unstable one."""
+    """`1.12x` for a called change, `~1.03x` for no change, `1.08x?` for an inconclusive one."""
     text = f"{result['ratio']:.2f}x"
     if result["verdict"] in ("regression", "improvement"):
         return text
-    return text + "?" if result["verdict"] == "unstable" else "~" + text
+    return text + "?" if result["verdict"] == "inconclusive" else "~" + text
 
 
-def geometric_mean(values) -> float:
-    values = np.asarray([v for v in values if v > 0 and np.isfinite(v)], dtype=float)
-    return float(np.exp(np.mean(np.log(values)))) if len(values) else math.nan
+def _shift_estimates(b_logs: np.ndarray, c_logs: np.ndarray) -> np.ndarray:
+    """Hodges-Lehmann log shifts of each row: b_logs (..., n), c_logs (..., m) -> (...)."""
+    return np.nanmedian(c_logs[..., None, :] - b_logs[..., :, None], axis=(-2, -1))
+
+
+def geometric_mean_interval(baseline: np.ndarray, candidate: np.ndarray,
+                            rng=None) -> tuple[float, float, float]:
+    """(geometric mean of the rows' ratios, low, high) for matrices of per-process medians,
+    processes × benchmarks (nan where a process did not run one). The 95% interval
+    resamples whole processes, every benchmark of a process together: one slow process
+    slows all its benchmarks, and resampling rows apart would hide that. nan bounds with
+    fewer than 2 processes on a side."""
+    b, c = np.log(np.asarray(baseline, float)), np.log(np.asarray(candidate, float))
+    point = float(np.exp(np.nanmean(_shift_estimates(b.T, c.T))))
+    if min(len(b), len(c)) < 2:
+        return point, math.nan, math.nan
+    rng = rng or np.random.default_rng(SEED)
+    means = np.empty(BOOTSTRAP)
+    for i in range(BOOTSTRAP):
+        bs, cs = b[rng.integers(len(b), size=len(b))], c[rng.integers(len(c), size=len(c))]
+        means[i] = np.nanmean(_shift_estimates(bs.T, cs.T))
+    low, high = np.percentile(means, [2.5, 97.5])
+    return point, float(np.exp(low)), float(np.exp(high))
 
 
 def robust_z(history, value, floor: float = 0.0) -> float:

@@ -44,7 +44,7 @@ def per_process(frame: pd.DataFrame) -> pd.DataFrame:
 
 def api_times(frame: pd.DataFrame) -> pd.DataFrame:
     """Each API's time per version × workload × case × device, with a 95% interval over
-    processes, and its ratio to Sequential with a bootstrap interval."""
+    processes, and its ratio to Sequential with the rank interval (stats.shift_interval)."""
     groups = per_process(frame[frame["kind"] == "op"])
     rows = []
     for (version, workload, op, batch, jit, device), part in groups.groupby(
@@ -57,7 +57,7 @@ def api_times(frame: pd.DataFrame) -> pd.DataFrame:
                    "ms": mid * 1e3, "low_ms": low * 1e3, "high_ms": high * 1e3,
                    "processes": len(by_api[api])}
             if "sequential" in by_api:
-                ratio, r_low, r_high = stats.ratio_interval(by_api["sequential"], by_api[api])
+                ratio, r_low, r_high = stats.shift_interval(by_api["sequential"], by_api[api])
                 row.update(ratio=ratio, ratio_low=r_low, ratio_high=r_high)
             rows.append(row)
     return pd.DataFrame(rows)
@@ -201,23 +201,37 @@ def corpus_matrix(matrices: list[dict]) -> pd.DataFrame:
 
 # --- comparison ----------------------------------------------------------------------------
 
+def process_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-process medians (seconds), processes × benchmarks (KEY columns), nan where a
+    process did not run a benchmark."""
+    timed = frame[frame["kind"].isin(TIMED_KINDS)]
+    return timed.pivot_table(index="process", columns=KEY, values="median", aggfunc="median")
+
+
 def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
-            alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """One row per benchmark both sides measured: medians, ratio, interval, p, verdict."""
-    b = per_process(baseline).groupby(KEY)["medians"].sum()
-    c = per_process(candidate).groupby(KEY)["medians"].sum()
+            alpha: float = stats.ALPHA) -> tuple[pd.DataFrame, dict]:
+    """One row per benchmark both sides measured (medians, estimate, interval, p, verdict,
+    detectable change), and the geometric mean of the estimates with its interval."""
+    b, c = process_matrix(baseline), process_matrix(candidate)
+    common = sorted(set(b.columns) & set(c.columns), key=str)
+    sides = {key: (b[key].dropna().to_numpy(), c[key].dropna().to_numpy()) for key in common}
+    q = dict(zip(common, stats.adjusted([stats.mann_whitney_p(*sides[k]) for k in common])))
     rows = []
-    for key in sorted(set(b.index) & set(c.index), key=str):
+    for key in common:
         row = dict(zip(KEY, key))
-        judged = stats.judge(b[key], c[key], threshold, alpha)
+        b_key, c_key = sides[key]
+        judged = stats.judge(b_key, c_key, threshold, alpha, q[key], len(common))
         rows.append({"benchmark": benchmark_name(row), **row,
-                     "baseline_ms": float(np.median(b[key])) * 1e3,
-                     "candidate_ms": float(np.median(c[key])) * 1e3,
+                     "baseline_ms": float(np.median(b_key)) * 1e3,
+                     "candidate_ms": float(np.median(c_key)) * 1e3,
                      **judged, "label": stats.label(judged)})
-    return pd.DataFrame(rows)
-
-
-def geometric_mean_row(table: pd.DataFrame) -> dict:
-    ratio = stats.geometric_mean(table["ratio"])
-    return {"benchmark": f"geometric mean ({len(table)} benchmarks)", "ratio": ratio,
-            "label": f"{ratio:.3f}x" if math.isfinite(ratio) else "—"}
+    table = pd.DataFrame(rows)
+    geo = {"benchmark": f"geometric mean ({len(table)} benchmarks)", "ratio": math.nan,
+           "low": math.nan, "high": math.nan, "label": "—"}
+    if common:
+        ratio, low, high = stats.geometric_mean_interval(b[common].to_numpy(),
+                                                         c[common].to_numpy())
+        interval = f" ({low:.3f}–{high:.3f})" if math.isfinite(low) else \
+            " (no interval: a side has one process)"
+        geo.update(ratio=ratio, low=low, high=high, label=f"{ratio:.3f}x{interval}")
+    return table, geo
