@@ -3,9 +3,10 @@
 Runs a failure's example (results/failures/<id>/) or a known entry's (by name) on released
 Keras versions, each with a TensorFlow that supports it, each in a cached environment, and
 prints the last release without the discrepancy and the first with it (and, where it went
-away again, the last with it and the first without). The tox environments' pairs are tried
-first (their environments are reused); between two that disagree, the releases in between
-are bisected, each in its own environment under ~/.cache/keras-parity/bisect/.
+away again, the last with it and the first without). The tox environments' pairs and the
+newest release are tried first (the tox environments are reused); between two that
+disagree, the releases in between are bisected, each in its own environment under
+~/.cache/keras-parity/bisect/.
 
 Exit status 0 with a verdict, 2 for bad input (no such directory or entry).
 """
@@ -129,8 +130,8 @@ def run_release(keras: str, tf: str, case_file: Path) -> dict:
 
 
 def bisect(case_file: Path, releases=RELEASES, report=print) -> dict[str, dict]:
-    """{keras: result} for the releases tried: the tox pairs and the newest, then between disagreeing
-    neighbours until they are adjacent releases."""
+    """{keras: result} for the releases tried: the tox pairs and the newest, then between
+    disagreeing neighbours until they are adjacent releases."""
     results: dict[str, dict] = {}
 
     def outcome(i):
