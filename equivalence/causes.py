@@ -162,22 +162,19 @@ def restore_build_batch(config: dict, original: dict) -> None:
 
 
 def rename_auto_named(*prefixes: str) -> Callable[[dict, dict], None]:
-    """Auto-numbered op layer names (`cast_445`, `any_7`) replaced by the original's, in
-    order, for each prefix."""
+    """Auto-numbered op layer names (`cast_445`, `any_7`) replaced by the original's, for
+    each prefix, matched by where they first appear in the config. Not by their numbers:
+    from_config numbers an outer model's op layers before a nested model's, the original
+    the other way round (found by the matrix on tf217)."""
     patterns = [re.compile(rf"^{re.escape(prefix)}(_\d+)?$") for prefix in prefixes]
 
     def fix(config: dict, original: dict) -> None:
         for pattern in patterns:
-            names = [n for n in _strings(original) if pattern.match(n)]
-            mapping = dict(zip(sorted({n for n in _strings(config) if pattern.match(n)},
-                                      key=_suffix), sorted(set(names), key=_suffix)))
-            _replace_strings(config, mapping)
+            ours = dict.fromkeys(n for n in _strings(config) if pattern.match(n))
+            theirs = dict.fromkeys(n for n in _strings(original) if pattern.match(n))
+            if len(ours) == len(theirs):  # otherwise the structures differ: leave it
+                _replace_strings(config, dict(zip(ours, theirs)))
     return fix
-
-
-def _suffix(name: str) -> int:
-    tail = name.rsplit("_", 1)[-1]
-    return int(tail) if tail.isdigit() else -1
 
 
 def _strings(value):

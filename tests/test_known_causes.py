@@ -194,3 +194,22 @@ def test_a_layer_that_stops_autocasting_is_asked_not_listed():
     # Where GroupNormalization computes in float32 inputs the subclassed model's rounded
     # ones differ, and the entry explains exactly that; elsewhere nothing differs.
     verify("call", _GROUP_NORM_FIRST)
+
+
+def test_auto_named_op_layers_are_matched_by_place_not_number():
+    # Keras 3.5's from_config numbers the outer model's Cast before the nested model's; the
+    # original was built inner first (found by the matrix on tf217): 11 is the original 8.
+    from equivalence import causes
+
+    def config(outer, inner):
+        return {"layers": [{"name": f"cast_{outer}", "inbound_nodes": [f"cast_{outer}"]},
+                           {"name": "l1_nested", "config": {"layers": [
+                               {"name": f"cast_{inner}"}]}}]}
+
+    rebuilt = config(11, 12)
+    causes.rename_auto_named("cast")(rebuilt, config(8, 7))
+    assert rebuilt == config(8, 7)
+    other = config(11, 12)
+    other["layers"].append({"name": "cast_13"})  # another structure: left as it is
+    causes.rename_auto_named("cast")(other, config(8, 7))
+    assert other["layers"][0]["name"] == "cast_11"
