@@ -58,19 +58,44 @@ def synchronizer(device: Device):
 
 
 class SyncedClock:
-    """A timer for pytest-benchmark that synchronises the device at every read."""
+    """A timer for pytest-benchmark that synchronises the device at every read, and reads
+    the process's CPU time beside the wall clock each time.
 
-    def __init__(self, sync, clock=None):
+    pytest-benchmark reads its timer once before and once after every round (calibration
+    rounds first, the measured rounds last), so the last reads pair up into the measured
+    rounds: `cpu_per_call` turns them into CPU seconds per call. On a shared machine CPU
+    time does not count the time another tenant held the core."""
+
+    def __init__(self, sync, clock=None, cpu_clock=None):
         import time
 
         self.sync = sync
         self.clock = clock or time.perf_counter
+        self.cpu_clock = cpu_clock or time.process_time
         self.reads = 0
+        self.log: list[tuple[float, float]] = []  # (wall, cpu) at every read
 
     def __call__(self) -> float:
         self.sync()
         self.reads += 1
-        return self.clock()
+        wall = self.clock()
+        self.log.append((wall, self.cpu_clock()))
+        return wall
+
+    def cpu_per_call(self, wall_per_call: list[float], iterations: int) -> list[float] | None:
+        """CPU seconds per call of the measured rounds, whose wall times per call
+        pytest-benchmark recorded as `wall_per_call`; None when the last reads do not pair
+        up into exactly those rounds (then no CPU time is claimed)."""
+        rounds = len(wall_per_call)
+        if not rounds or len(self.log) < 2 * rounds or iterations < 1:
+            return None
+        reads = self.log[-2 * rounds:]
+        pairs = list(zip(reads[::2], reads[1::2]))
+        for (start, _), (end, _), wall in zip((p[0] for p in pairs), (p[1] for p in pairs),
+                                              wall_per_call):
+            if abs((end - start) / iterations - wall) > 1e-9 + 1e-6 * wall:
+                return None
+        return [(end[1] - start[1]) / iterations for start, end in pairs]
 
 
 def placement(device: Device):

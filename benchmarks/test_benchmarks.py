@@ -41,11 +41,27 @@ def _record(benchmark, workload, api, case, device, **extra):
         **metadata.environment([device]), **extra})
 
 
+def _record_cpu(benchmark, clock: SyncedClock) -> None:
+    """The measured rounds' CPU time per call beside pytest-benchmark's wall time, as
+    extra_info["cpu_time"] (median, q1, q3, min, rounds); nothing when not timed."""
+    timed = getattr(benchmark, "stats", None)
+    if timed is None:  # benchmarks disabled: run once, untimed
+        return
+    cpu = clock.cpu_per_call(list(timed.stats.data), timed.iterations)
+    if cpu:
+        q1, median, q3 = np.percentile(cpu, [25, 50, 75])
+        benchmark.extra_info["cpu_time"] = {"median": float(median), "q1": float(q1),
+                                       "q3": float(q3), "min": float(min(cpu)),
+                                       "rounds": len(cpu)}
+
+
 def _timed(benchmark, device, fn):
     """Time `fn`, already warmed up by the caller (tracing and compiling happen there),
-    with a clock that synchronises the device at every read."""
-    benchmark._timer = SyncedClock(synchronizer(device))
-    return benchmark(fn)
+    with a clock that synchronises the device at every read and reads CPU time too."""
+    clock = benchmark._timer = SyncedClock(synchronizer(device))
+    result = benchmark(fn)
+    _record_cpu(benchmark, clock)
+    return result
 
 
 @workloads
@@ -124,8 +140,9 @@ def test_cold_start(benchmark, workload, api, case, device):
                                                             verbose=0)
     _record(benchmark, workload, api, case, device)
     with placement(device):
-        benchmark._timer = SyncedClock(synchronizer(device))
+        clock = benchmark._timer = SyncedClock(synchronizer(device))
         benchmark.pedantic(target, setup=setup, rounds=3, iterations=1)
+        _record_cpu(benchmark, clock)
 
 
 @workloads

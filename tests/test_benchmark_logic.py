@@ -32,6 +32,20 @@ def test_synced_clock_synchronises_at_every_read():
     assert calls == ["sync"] * 3 and clock.reads == 3
 
 
+def test_cpu_time_pairs_up_with_the_measured_rounds():
+    # pytest-benchmark reads the timer before and after each round, calibration first:
+    # the last reads are the measured rounds, whose wall times it reports per call.
+    wall = iter([0, 5, 10, 12, 20, 24, 30, 33])   # calibration, then rounds of 2 / 4 / 3
+    cpu = iter([0, 1, 2, 3, 10, 11, 20, 22])
+    clock = SyncedClock(lambda: None, clock=lambda: next(wall), cpu_clock=lambda: next(cpu))
+    for _ in range(8):
+        clock()
+    assert clock.cpu_per_call([1.0, 2.0, 1.5], iterations=2) == [0.5, 0.5, 1.0]
+    # Reads that are not those rounds (another count, other wall times): no CPU time.
+    assert clock.cpu_per_call([1.0, 2.0, 9.0], iterations=2) is None
+    assert clock.cpu_per_call([1.0] * 5, iterations=1) is None
+
+
 def test_cpu_needs_no_synchronisation_and_gpu_uses_tf_sync_devices():
     import tensorflow as tf
 
@@ -98,7 +112,11 @@ def test_runner_writes_one_json_per_process_and_never_overwrites(tmp_path):
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json"))
     assert files == ["current/p1.json", "current/p2.json"]
     data = json.loads((tmp_path / files[0]).read_text())
-    assert data["benchmarks"][0]["extra_info"]["workload"] == "mlp_small"
+    bench = data["benchmarks"][0]
+    assert bench["extra_info"]["workload"] == "mlp_small"
+    # CPU time per call beside the wall time, from the same measured rounds
+    cpu = bench["extra_info"]["cpu_time"]
+    assert cpu["rounds"] == bench["stats"]["rounds"] and 0 < cpu["median"]
     assert run.main(argv) == 2  # the same --out again: refused, nothing overwritten
 
 

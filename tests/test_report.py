@@ -100,6 +100,27 @@ def test_a_small_plant_is_inconclusive_and_says_why(tmp_path, capsys):
 
 
 @needs_examples
+def test_metric_cpu_reads_cpu_time_and_refuses_files_without_it(tmp_path, capsys):
+    base, cand = _split(tmp_path, count=5)
+    # The example files predate CPU time: --metric cpu is one line and exit 2.
+    assert main(["compare", str(base), str(cand), "--metric", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no CPU time recorded" in err[0] and "--metric wall" in err[0]
+    # Given CPU time (here: the candidate's is half its wall time), cpu compares it.
+    for side, factor in ((base, 1.0), (cand, 0.5)):
+        for path in side.iterdir():
+            data = json.loads(path.read_text())
+            for bench in data["benchmarks"]:
+                bench["extra_info"]["cpu_time"] = {"median": bench["stats"]["median"] * factor}
+            path.write_text(json.dumps(data))
+    code, result = _compare(tmp_path, base, cand, "--metric", "cpu")
+    assert result["metric"] == "cpu"
+    timed = [r for r in result["rows"] if r["kind"] != "memory"]
+    assert all(abs(r["ratio"] - 0.5) < 0.2 for r in timed), [r["ratio"] for r in timed]
+    assert "Timed by CPU time" in capsys.readouterr().out
+
+
+@needs_examples
 def test_the_ratio_alone_does_not_call_a_change(tmp_path, capsys):
     # The same plant with 3 processes a side: some ratios pass the threshold, but
     # Mann-Whitney's smallest p with 3 a side is 0.1, so every row is inconclusive

@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     for each in (summary, compare, nightly):
         each.add_argument("--out", type=Path, help="also write the report into this new "
                                                    "directory (Markdown, HTML, plots, CSV)")
+    for each in (summary, compare):
+        each.add_argument("--metric", choices=("wall", "cpu"), default="wall",
+                          help="time by the wall clock (default) or by the process's CPU "
+                               "time, which does not count time another tenant held the "
+                               "core")
     compare.add_argument("--threshold", type=float, default=10.0, metavar="PCT",
                          help="smallest change that counts, in percent (default 10)")
     nightly.add_argument("--threshold", type=float, default=history.THRESHOLD_PCT,
@@ -77,13 +82,14 @@ def run(argv: list[str]) -> int:
     _check_out(args.out)
     code = 0
     if args.command == "summary":
-        doc, files, frames = summary_document(collect(args.results))
+        doc, files, frames = summary_document(collect(args.results).with_metric(args.metric))
     elif args.command == "compare":
         threshold = _threshold(args)
         if not 0 < args.alpha < 1:
             raise BadInput(f"--alpha must be between 0 and 1, got {args.alpha:g}")
         doc, files, frames, regressions = compare_document(
-            collect([args.baseline]), collect([args.candidate]), threshold, args.alpha)
+            collect([args.baseline]).with_metric(args.metric),
+            collect([args.candidate]).with_metric(args.metric), threshold, args.alpha)
         code = 1 if args.fail_on_regression and regressions else 0
     else:
         threshold = _threshold(args)

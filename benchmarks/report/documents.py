@@ -50,9 +50,11 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
     n_proc = frame["process"].nunique() if not frame.empty else 0
     doc.text(f"{len(results.files)} result files: {n_proc} benchmark processes "
              f"({label(results)}), {len(results.equivalence)} equivalence summaries, "
-             f"{len(results.corpus)} corpus matrices. {results.sources_line()} Times are "
-             f"medians over processes (each process contributes its own median) with a 95% "
-             f"bootstrap interval over processes where there are 3 or more.")
+             f"{len(results.corpus)} corpus matrices. {results.sources_line()} "
+             f"{_metric_line(results)} Times are medians over processes (each process "
+             f"contributes its own median) with a 95% bootstrap interval over processes "
+             f"where there are 3 or more; ratios to Sequential have the Mann-Whitney "
+             f"interval, as in compare.")
     if not frame.empty:
         times = tables.api_times(frame)
         frames["benchmarks"] = frame
@@ -108,6 +110,17 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
 
 # --- compare -------------------------------------------------------------------------------
 
+def _metric_line(*sides: Results) -> str:
+    """What the times are, and which processes lack CPU time when timed by the wall."""
+    if sides[0].metric == "cpu":
+        return ("Timed by CPU time per call (the process's, every thread): time another "
+                "tenant held the core is not counted.")
+    lacking, total = (sum(n) for n in zip(*(side.without_cpu_time() for side in sides)))
+    return "Timed by the wall clock." + (
+        f" {lacking} of {total} processes carry wall time only (written before CPU time "
+        f"was recorded): --metric cpu cannot read them." if lacking else "")
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -128,7 +141,8 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
     counts = table["verdict"].value_counts().to_dict()
     detectable = float(np.median(table["detectable"]))
     doc = render.Document(f"keras-parity comparison: {c_label} against {b_label}")
-    doc.text(f"{len(table)} benchmarks in common. Each change is the median of the "
+    doc.text(f"{len(table)} benchmarks in common. {_metric_line(base, cand)} "
+             f"Each change is the median of the "
              f"candidate-over-baseline ratios of every pair of processes, with the 95% "
              f"interval of the Mann-Whitney test on the per-process medians: a regression "
              f"or improvement when the interval lies past 1 and the change past "
@@ -163,6 +177,7 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
     regressions = table[table["verdict"] == "regression"]
     result = {"schema": "keras-parity-comparison/1", "baseline": b_label,
               "candidate": c_label, "threshold": threshold, "alpha": alpha,
+              "metric": base.metric,
               "geometric_mean": geo["ratio"],
               "geometric_mean_interval": [_finite(geo["low"]), _finite(geo["high"])],
               "detectable_median": _finite(detectable), "counts": counts,

@@ -7,7 +7,9 @@ passed over, anything else that is not one of the three kinds is bad input.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +27,7 @@ _PASSED_OVER = {"spec.json", "blueprint.json", "manifest.json", "comparison.json
 _KINDS = {"test_op": "op", "test_floor": "floor", "test_floor_fit": "floor",
           "test_cold_start": "cold", "test_memory_predict": "memory"}
 KEY = ["kind", "workload", "op", "batch", "jit", "device", "api"]  # one benchmark
+TIMED_KINDS = ("op", "floor", "cold")  # memory benchmarks time one untimed-style round
 
 
 class BadInput(Exception):
@@ -39,6 +42,29 @@ class Results:
     files: list[Path] = field(default_factory=list)
     # Per path given: what was read from it ({"benchmarks": processes by version, ...}).
     sources: dict[str, dict] = field(default_factory=dict)
+
+    metric: str = "wall"  # what "median" holds: wall time, or CPU time (`with_metric`)
+
+    def with_metric(self, metric: str) -> "Results":
+        """These results timed by `metric` ("wall" or "cpu"): with "cpu", every timed
+        benchmark's median is its CPU time per call; a process without CPU time (written
+        before it was recorded) is bad input naming its file."""
+        if metric == "wall":
+            return self
+        frame = self.benchmarks.copy()
+        timed = frame["kind"].isin(TIMED_KINDS)
+        missing = frame[timed & frame["cpu_median"].isna()]
+        if not missing.empty:
+            raise BadInput(f"{missing['file'].iloc[0]}: no CPU time recorded (older results "
+                           f"record wall time only); use --metric wall")
+        frame.loc[timed, "median"] = frame.loc[timed, "cpu_median"]
+        return dataclasses.replace(self, benchmarks=frame, metric=metric)
+
+    def without_cpu_time(self) -> tuple[int, int]:
+        """(processes with timed benchmarks but no CPU time, processes with timed ones)."""
+        timed = self.benchmarks[self.benchmarks["kind"].isin(TIMED_KINDS)]
+        return (timed[timed["cpu_median"].isna()]["process"].nunique(),
+                timed["process"].nunique())
 
     def sources_line(self) -> str:
         """Where the results came from, each path with what it held."""
@@ -113,6 +139,8 @@ def benchmark_rows(path: Path, data: dict) -> list[dict]:
                 "workload": info["workload"], "op": info["op"], "batch": int(info["batch"]),
                 "jit": bool(info["jit_compile"]), "device": info["device"],
                 "api": info["api"], "median": float(stats["median"]),
+                # CPU time per call beside the wall time (absent from older files)
+                "cpu_median": float(info.get("cpu_time", {}).get("median", math.nan)),
                 "q1": float(stats["q1"]), "q3": float(stats["q3"]),
                 "rounds": int(stats["rounds"]),
                 "host_peak_bytes": info.get("host_peak_bytes"),
@@ -154,7 +182,8 @@ def collect(paths: list[Path]) -> Results:
     if not files:
         raise BadInput(f"{', '.join(map(str, paths))}: no result files found")
     frame = pd.DataFrame(rows, columns=None if rows else ["file", "process", "version", *KEY,
-                                                         "median", "datetime"])
+                                                         "median", "cpu_median",
+                                                         "datetime"])
     return Results(frame, equivalence, corpus, files, sources)
 
 

@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.report import stats
-from benchmarks.report.inputs import KEY
+from benchmarks.report.inputs import KEY, TIMED_KINDS
 
 APIS = ["sequential", "functional", "subclassed"]
-TIMED_KINDS = ("op", "floor", "cold")  # memory benchmarks time one untimed-style round
 
 
 def version_key(version: str) -> tuple:
