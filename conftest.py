@@ -53,6 +53,10 @@ def pytest_addoption(parser):
     group.addoption("--parity-progress", metavar="SECONDS", default="30",
                     help="print a progress line at most every SECONDS (default 30; 0: after "
                          "every test)")
+    group.addoption("--parity-layers", metavar="MODULE[,MODULE]", default=None,
+                    help="also draw the layer kinds these modules define (their LAYERS: "
+                         "LayerInfo with cls=your layer); installed packages can instead "
+                         "declare an entry point in the group keras_parity.layers")
     group.addoption("--results-dir", metavar="DIR",
                     default=os.environ.get("KERAS_PARITY_RESULTS", "results"),
                     help="where failure artifacts and run summaries are written "
@@ -151,6 +155,12 @@ def pytest_configure(config):
 
     artifacts.RESULTS_DIR = Path(config.getoption("results_dir"))
     benchmarking = _configure_benchmarks(config)
+    from equivalence import plugins
+
+    try:  # the user's own kinds, before anything draws or replays a stack
+        plugins.load(config.getoption("parity_layers"))
+    except plugins.BadPlugin as exc:
+        _usage_error(str(exc))
     spec = getattr(config, "_parity_replay", None)
     if spec is not None:
         from equivalence.builders import validate

@@ -29,6 +29,9 @@ def blueprint(model, layer_specs, shape) -> list[dict]:
         if ls.kind == "Nested":
             out.append({"nested": ls.params["api"], "name": layer.name, "shape": list(shape),
                         "layers": blueprint(layer, ls.params["layers"], shape)})
+        elif REGISTRY[ls.kind].cls is not None:  # the user's own class: the repro imports it
+            out.append({"keras": keras.layers.serialize(layer),
+                        "module": REGISTRY[ls.kind].cls.__module__})
         else:
             out.append({"keras": keras.layers.serialize(layer)})
         shape = REGISTRY[ls.kind].output_shape(shape, ls.params)

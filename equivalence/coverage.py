@@ -2,6 +2,7 @@
 
 Every class the running Keras exports from `keras.layers` is listed as
 
+    user       a kind of the user's own (equivalence.plugins: entry points, --parity-layers)
     drawn      a registry kind builds it (so every check reaches it)
     alias      another exported name of a class listed under its own name
     excluded   cannot stand in a linear stack of one input, with the reason
@@ -95,6 +96,16 @@ def rows(layers_module=None, registry=None) -> list[Row]:
     return out
 
 
+def user_rows() -> list[Row]:
+    """The user's own kinds (equivalence.plugins), drawn beside Keras' classes."""
+    from equivalence import plugins
+    from equivalence.layers import REGISTRY
+
+    return [Row(kind, "user", f"{REGISTRY[kind].cls.__module__}."
+                              f"{REGISTRY[kind].cls.__qualname__} from {source}")
+            for kind, source in sorted(plugins.LOADED.items())]
+
+
 def share(table: list[Row]) -> tuple[int, int]:
     """(drawn, eligible): aliases and excluded classes count for neither."""
     drawn = sum(r.status == "drawn" for r in table)
@@ -121,15 +132,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-under", type=float, metavar="PCT", default=None,
                         help="exit 1 when less than PCT%% of the eligible classes are drawn")
     parser.add_argument("--markdown", action="store_true", help="the table as Markdown")
+    parser.add_argument("--parity-layers", metavar="MODULE[,MODULE]", default=None,
+                        help="also load these modules' layer kinds (installed entry points "
+                             "in keras_parity.layers are always loaded)")
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if ns.fail_under is not None and not 0 <= ns.fail_under <= 100:
         parser.error(f"--fail-under must be a percentage between 0 and 100, got "
                      f"{ns.fail_under:g}")
-    from equivalence import compat
+    from equivalence import compat, plugins
 
+    try:
+        plugins.load(ns.parity_layers)
+    except plugins.BadPlugin as exc:
+        parser.error(str(exc))
     table = rows()
-    order = {"drawn": 0, "not drawn": 1, "excluded": 2, "alias": 3}
-    table_sorted = sorted(table, key=lambda r: (order[r.status], r.name))
+    users = user_rows()
+    order = {"user": 0, "drawn": 1, "not drawn": 2, "excluded": 3, "alias": 4}
+    table_sorted = users + sorted(table, key=lambda r: (order[r.status], r.name))
     if ns.markdown:
         print("| class | status | detail |\n|---|---|---|")
         for r in table_sorted:
@@ -138,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         width = max(len(r.name) for r in table)
         for r in table_sorted:
             print(f"{r.name:<{width}}  {r.status:<9}  {r.detail}".rstrip())
-    print(summary_line(table, compat.KERAS_VERSION))
+    print(summary_line(table, compat.KERAS_VERSION)
+          + (f"; and {len(users)} user kinds: {', '.join(r.name for r in users)}"
+             if users else ""))
     drawn, eligible = share(table)
     if ns.fail_under is not None and eligible and 100 * drawn / eligible < ns.fail_under:
         print(f"coverage {100 * drawn / eligible:.1f}% is under --fail-under "

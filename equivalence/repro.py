@@ -20,6 +20,7 @@ Run `python repro.py` from anywhere: exit 1 means the discrepancy reproduces, 0 
 not, 2 that the script itself failed (a traceback is printed). Recorded with TF {tf}, Keras {keras}.
 """
 import contextlib
+import importlib
 import inspect
 import json
 import os
@@ -58,6 +59,8 @@ def layer_from(bp, outer_api):
         api = outer_api if bp["nested"] == "same" else bp["nested"]
         inner = [layer_from(b, api) for b in bp["layers"]]
         return assemble(api, inner, tuple(bp["shape"]), "float32", name=bp["name"])
+    if "module" in bp:  # a layer of the user's own: importing its module registers the class
+        importlib.import_module(bp["module"])
     return keras.layers.deserialize(bp["keras"])
 
 

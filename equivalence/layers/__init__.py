@@ -31,6 +31,7 @@ class LayerInfo:
     accepts: Callable[[Shape], bool] = lambda shape: True
     make: Callable[..., Any] | None = None  # (cfg, name, dtype) -> layer; default: keras class
     class_name: str | None = None  # Keras class; defaults to kind
+    cls: type | None = None  # a layer class of the user's own (equivalence.plugins)
     token_input: bool = False  # takes integer ids (and nothing else)
     train_differs: bool = False  # __call__(training=True) != __call__(training=False)
     stateful: bool = False  # has non-trainable weights
@@ -45,7 +46,8 @@ class LayerInfo:
 
     @property
     def available(self) -> bool:
-        if not (has_layer(self.class_name or self.kind) or self.make is not None):
+        if not (has_layer(self.class_name or self.kind) or self.make is not None
+                or self.cls is not None):
             return False
         return self.probe is None or _probe_passes(self.kind)
 
@@ -56,7 +58,8 @@ class LayerInfo:
             kwargs["dtype"] = dtype
         if self.make is not None:
             return self.make(cfg, **kwargs)
-        return getattr(keras.layers, self.class_name or self.kind)(**cfg, **kwargs)
+        cls = self.cls or getattr(keras.layers, self.class_name or self.kind)
+        return cls(**cfg, **kwargs)
 
 
 REGISTRY: dict[str, LayerInfo] = {}
