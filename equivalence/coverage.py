@@ -49,7 +49,7 @@ class Row:
 
 
 def exported_classes(layers_module) -> dict[str, type]:
-    """Every public class of `keras.layers` that is a Layer (or the InputSpec beside them)."""
+    """Every public class `keras.layers` exports (InputSpec, not a Layer, is excluded later)."""
     found = {}
     for name in dir(layers_module):
         obj = getattr(layers_module, name)

@@ -4,6 +4,7 @@ kinds, every check runs on them, and a malformed entry is one line and exit 2.
 examples/parity-example-layers/ is such a package (two custom layers, its own
 pyproject.toml); it is installed here into a scratch folder, not into the environment.
 """
+import os
 import shutil
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def test_a_malformed_entry_is_refused_naming_it(fresh_registry, tmp_path, monkey
 
 
 def _run(args, pythonpath, cwd=ROOT):
-    env = {**__import__("os").environ, "PYTHONPATH": str(pythonpath),
+    env = {**os.environ, "PYTHONPATH": str(pythonpath),
            "TF_CPP_MIN_LOG_LEVEL": "2"}
     for key in [k for k in env if k.startswith("PYTEST_XDIST")]:
         del env[key]
