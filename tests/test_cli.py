@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import parse_shard
+from lines import ours
 from equivalence import summary
 from equivalence.spec import SCHEMA_VERSION, InputSpec, LayerSpec, StackSpec
 
@@ -25,8 +26,7 @@ def run_pytest(*args, cwd=ROOT):
 
 
 def assert_usage_error(run, *words):
-    lines = [ln for ln in (run.stdout + run.stderr).splitlines()
-             if ln.strip() and not ln.startswith(("WARNING", "I0000", "E0000"))]
+    lines = ours(run.stdout + run.stderr)
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     assert len(lines) == 1 and all(w in lines[0] for w in words), lines

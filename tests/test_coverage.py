@@ -6,6 +6,7 @@ import types
 from pathlib import Path
 
 from equivalence import coverage
+from lines import ours
 from equivalence.compat import keras
 from equivalence.layers import REGISTRY
 
@@ -70,6 +71,5 @@ def test_fail_under_and_bad_input():
     assert "under --fail-under 100%" in full.stderr
     assert _run("--fail-under", "1").returncode == 0
     bad = _run("--fail-under", "150")
-    lines = [ln for ln in bad.stderr.splitlines() if ln.strip()
-             and not ln.startswith(("WARNING", "I0000", "E0000", "To enable"))]
+    lines = ours(bad.stderr)
     assert bad.returncode == 2 and len(lines) == 1 and "--fail-under" in lines[0], bad.stderr

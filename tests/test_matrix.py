@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from equivalence import bisect, envcheck, matrix
+from lines import ours
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,8 +19,7 @@ def run(module, *args):
 
 
 def one_line_exit_2(run_, *words):
-    lines = [ln for ln in (run_.stdout + run_.stderr).splitlines() if ln.strip()
-             and not ln.startswith(("WARNING", "I0000", "E0000", "To enable"))]
+    lines = ours(run_.stdout + run_.stderr)
     assert run_.returncode == 2 and "Traceback" not in run_.stderr, run_.stderr
     assert len(lines) == 1 and all(w in lines[0] for w in words), lines
 

@@ -1,4 +1,6 @@
 """Recurrent layers on (T, F): SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed(Dense)."""
+import functools
+
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
@@ -17,12 +19,35 @@ def _rnn_out(shape, cfg, width=1):
     return (shape[0], units) if cfg["return_sequences"] else (units,)
 
 
-def _rnn_mask(cfg):
-    return "passes" if cfg.get("return_sequences") else "consumes"
+_WRAPPED = {"Bidirectional": lambda: keras.layers.Bidirectional(keras.layers.GRU(1)),
+            "TimeDistributed": lambda: keras.layers.TimeDistributed(keras.layers.Dense(1))}
+
+
+@functools.cache
+def _passes_mask_on(kind: str) -> bool:
+    """Whether this Keras' `kind` hands its input mask on to the next layer.
+
+    Asked of the layer, not assumed: keras-nightly 3.16.0.dev2026102704 sets
+    `supports_masking = False` in RNN, Bidirectional and TimeDistributed, which still use
+    the mask in `call` but drop it from their output (with a UserWarning), in every API
+    alike. Every release up to 3.15.1 (and Keras 2) passes it on.
+    """
+    make = _WRAPPED.get(kind, lambda: getattr(keras.layers, kind)(1))
+    return make().supports_masking
+
+
+def _sequence_mask(kind):
+    """An RNN's mask mode: passed on with return_sequences (where this Keras does), else
+    consumed."""
+    def mode(cfg):
+        keeps = kind == "TimeDistributed" or cfg.get("return_sequences")
+        return "passes" if keeps and _passes_mask_on(kind) else "consumes"
+    return mode
 
 
 def _rnn(kind):
-    return LayerInfo(kind, "recurrent", _rnn_configs, SEQ, output_shape=_rnn_out, mask=_rnn_mask)
+    return LayerInfo(kind, "recurrent", _rnn_configs, SEQ, output_shape=_rnn_out,
+                     mask=_sequence_mask(kind))
 
 
 def _bidirectional_configs(shape):
@@ -52,8 +77,14 @@ register(
     _rnn("LSTM"),
     LayerInfo("Bidirectional", "recurrent", _bidirectional_configs, SEQ,
               output_shape=lambda s, c: _rnn_out(s, c, 2 if c["merge_mode"] == "concat" else 1),
-              make=_make_bidirectional, mask=_rnn_mask),
+              make=_make_bidirectional, mask=_sequence_mask("Bidirectional")),
     LayerInfo("TimeDistributed", "recurrent",
               lambda s: st.fixed_dictionaries({"units": st.integers(1, 6)}), SEQ,
-              output_shape=lambda s, c: (s[0], c["units"]), make=_make_time_distributed),
+              output_shape=lambda s, c: (s[0], c["units"]), make=_make_time_distributed,
+              mask=_sequence_mask("TimeDistributed")),
 )
+
+# Asked now, at import: building a layer draws a Keras seed from Python's `random`, which
+# Hypothesis forbids inside a strategy (where the mask mode is otherwise first asked).
+for _kind in ("SimpleRNN", "GRU", "LSTM", *_WRAPPED):
+    _passes_mask_on(_kind)
