@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from equivalence.cli import Parser
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("KERAS_PARITY_CACHE", Path.home() / ".cache" / "keras-parity"))
 
@@ -176,7 +178,7 @@ def verdict(results: dict[str, dict], releases=RELEASES) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m equivalence.bisect",
+    parser = Parser(prog="python -m equivalence.bisect",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("target", help="results/failures/<id>/ or a known entry's name")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)

@@ -50,6 +50,13 @@ MODES = (Mode(), Mode(jit_compile=True), Mode(run_eagerly=True))
 DEFAULT_MODE = MODES[0]
 
 
+def example_mode(check: "Check", jit_compile: bool = False) -> Mode:
+    """The mode a known entry's example runs a check in: jit_compile where its cause needs
+    it; training checks compile with an optimizer and a loss (any will do for an example)."""
+    mode = DEFAULT_MODE.training("sgd_momentum", "mse") if check.trains else DEFAULT_MODE
+    return dataclasses.replace(mode, jit_compile=jit_compile and check.modal)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -115,17 +122,23 @@ CHECKS = {c.name: c for c in (
 
 
 def observe(check: Check, spec: StackSpec, mode: Mode = DEFAULT_MODE,
-            workarounds_: tuple[str, ...] = ()) -> dict:
+            workarounds_: tuple[str, ...] = (), weights: dict | None = None,
+            x=None) -> dict:
     """({api: observation}, models, inputs, initial weights): models built fresh, with the
-    named workarounds of known discrepancies in place (see `equivalence.workarounds`)."""
+    named workarounds of known discrepancies in place (see `equivalence.workarounds`).
+
+    A repro passes the `weights` (portable.leaf_weights) and inputs `x` it saved."""
     with workarounds.applied(workarounds_):
-        return _observe(check, spec, mode)
+        return _observe(check, spec, mode, weights, x)
 
 
-def _observe(check: Check, spec: StackSpec, mode: Mode) -> dict:
+def _observe(check: Check, spec: StackSpec, mode: Mode, weights=None, x=None) -> dict:
     models = build_all(spec)
+    if weights is not None:
+        for model in models.values():
+            portable.set_leaf_weights(model, weights)
     weights = portable.leaf_weights(models["sequential"])  # before any call mutates them
-    x = make_inputs(spec)
+    x = make_inputs(spec) if x is None else x
     kwargs = {"fresh": lambda api: build(spec.reseeded(), api)} if check.fresh else {}
     out = {}
     for api in APIS:
@@ -179,8 +192,7 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
     if failures and not final:  # Hypothesis is still shrinking: no artifacts yet
         raise Discrepancy(f"{check.name} differs across APIs (shrinking)")
     if failures:
-        where = artifacts.write_failure(spec, check, mode, failures, models["sequential"],
-                                        weights, x)
+        where = artifacts.write_failure(spec, check, mode, failures, weights, x)
         lines = "\n".join(f"  {api}: {msg}" for api, msg in failures.items())
         unstable = self_disagreement(check, spec, mode, observed)
         if unstable:

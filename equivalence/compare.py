@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# --- PORTABLE: from here down is copied verbatim into repro scripts (NumPy only) ---
-
 @dataclass(frozen=True)
 class Tolerance:
     check: str

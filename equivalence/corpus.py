@@ -19,7 +19,6 @@ to `<root>/matrix-<tf>-<keras>.json` and a summary table to stdout.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
@@ -34,6 +33,7 @@ import pandas as pd
 from benchmarks.workloads import WORKLOADS
 from equivalence import compat, portable
 from equivalence.atomic import atomic_directory
+from equivalence.cli import Parser
 from equivalence.builders import build, build_all
 from equivalence.compat import keras
 from equivalence.data import make_inputs
@@ -201,7 +201,7 @@ def table(matrix: dict):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m equivalence.corpus",
+    parser = Parser(prog="python -m equivalence.corpus",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("write", "check"))
     parser.add_argument("--root", type=Path,

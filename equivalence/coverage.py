@@ -14,10 +14,11 @@ Bad options: one line, exit 2.
 """
 from __future__ import annotations
 
-import argparse
 import inspect
 import sys
 from dataclasses import dataclass
+
+from equivalence.cli import Parser
 
 # Classes that cannot be one layer of a linear stack, by the reason they cannot.
 _MULTI_INPUT = "takes several inputs (a merge or cross-attention)"
@@ -120,14 +121,8 @@ def summary_line(table: list[Row], keras_version: str) -> str:
             f"({pct:.0f}%); {counts['alias']} aliases, {counts['excluded']} excluded")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2, as for every other bad input
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m equivalence.coverage",
+    parser = Parser(prog="python -m equivalence.coverage",
                      description=__doc__.split("\n")[0])
     parser.add_argument("--fail-under", type=float, metavar="PCT", default=None,
                         help="exit 1 when less than PCT%% of the eligible classes are drawn")

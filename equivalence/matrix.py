@@ -28,6 +28,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from equivalence.atomic import write_text
+from equivalence.cli import Parser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "keras-parity-matrix/1"
@@ -140,7 +141,7 @@ def markdown(rows: list[dict], commit_: str, args: list[str]) -> str:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m equivalence.matrix",
+    parser = Parser(prog="python -m equivalence.matrix",
                                      description=__doc__.split("\n")[0],
                                      epilog="After --, more pytest arguments.")
     parser.add_argument("envs", nargs="*", metavar="ENV",

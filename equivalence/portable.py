@@ -1,7 +1,6 @@
 """Model assembly, weight transfer and the observed quantities, using only TF, Keras, NumPy.
 
-Failure repro scripts embed this module's source from the PORTABLE marker down, so what a
-repro runs is exactly what the suite ran. Keep it free of other suite imports.
+The suite and a failure's repro.py (equivalence.repro) both run this code.
 """
 import contextlib
 import inspect
@@ -16,7 +15,6 @@ import tensorflow as tf
 from equivalence.compare import ERROR
 from equivalence.compat import IS_KERAS3, keras
 
-# --- PORTABLE: everything below is copied verbatim into repro scripts ---
 APIS = ("sequential", "functional", "subclassed")
 # Workarounds of known upstream discrepancies in effect (equivalence.workarounds sets them
 # while a known entry's cause is tested); empty in every ordinary run.
@@ -158,18 +156,27 @@ def compile_for(model, jit_compile, run_eagerly, **compile_kwargs):
     return model
 
 
-OPTIMIZERS = {
-    "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
-    "adam": lambda: keras.optimizers.Adam(learning_rate=1e-3),
-    "adamw": lambda: keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01),
-    "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=1e-3),
+# The optimizers and losses of the training modes, as code: minimal.py writes them out.
+OPTIMIZER_CODE = {
+    "sgd_momentum": "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)",
+    "adam": "keras.optimizers.Adam(learning_rate=1e-3)",
+    "adamw": "keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01)",
+    "rmsprop": "keras.optimizers.RMSprop(learning_rate=1e-3)",
 }
-LOSSES = {  # crossentropies on logits: any stack output is a valid logit tensor
-    "mse": lambda: keras.losses.MeanSquaredError(),
-    "categorical_crossentropy": lambda: keras.losses.CategoricalCrossentropy(from_logits=True),
+LOSS_CODE = {  # crossentropies on logits: any stack output is a valid logit tensor
+    "mse": "keras.losses.MeanSquaredError()",
+    "categorical_crossentropy": "keras.losses.CategoricalCrossentropy(from_logits=True)",
     "sparse_categorical_crossentropy":
-        lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
 }
+
+
+def _maker(code):
+    return lambda: eval(code, {"keras": keras})  # noqa: S307 - the literals above
+
+
+OPTIMIZERS = {name: _maker(code) for name, code in OPTIMIZER_CODE.items()}
+LOSSES = {name: _maker(code) for name, code in LOSS_CODE.items()}
 
 
 def training_kwargs(optimizer, loss, steps_per_execution=1):
@@ -380,6 +387,13 @@ def leaf_weights(model):
     rebuilt model gives its variables."""
     return {f"{layer.name}::{i}": value for layer in leaf_layers(model)
             for i, value in enumerate(layer.get_weights())}
+
+
+def set_leaf_weights(model, weights):
+    """Give every leaf layer its weights from a leaf_weights() dict."""
+    for layer in leaf_layers(model):
+        layer.set_weights([weights[f"{layer.name}::{i}"]
+                           for i in range(len(layer.get_weights()))])
 
 
 def leaf_trainable(model):

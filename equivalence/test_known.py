@@ -1,12 +1,10 @@
 """Known upstream discrepancies: each reproduces on its smallest example, by its cause."""
-import dataclasses
-
 import pytest
 
 from equivalence import compat, known, strategies
 from equivalence.builders import validate
 from equivalence.spec import SpecError
-from equivalence.checks import CHECKS, DEFAULT_MODE, compare, explain, observe, verify
+from equivalence.checks import CHECKS, compare, example_mode, explain, observe, verify
 
 
 class Reproduced(Exception):
@@ -14,10 +12,7 @@ class Reproduced(Exception):
 
 
 def _mode(check, entry):
-    """The example's mode: jit_compile where the cause needs it; training checks compile
-    with an optimizer and a loss (any will do for an example)."""
-    mode = DEFAULT_MODE.training("sgd_momentum", "mse") if check.trains else DEFAULT_MODE
-    return dataclasses.replace(mode, jit_compile=entry.jit_only and check.modal)
+    return example_mode(check, entry.jit_only)
 
 
 def _buildable(entry):

@@ -47,9 +47,11 @@ def assert_caught(spec, check, tmp_path, pattern):
     message = str(info.value)
     assert "subclassed" in message and spec.to_json() in message
     repro = next(tmp_path.glob("failures/*/repro.py"))
-    compile(repro.read_text(), str(repro), "exec")  # a complete, valid script
+    for script in (repro, repro.parent / "minimal.py"):  # complete, valid scripts
+        compile(script.read_text(), str(script), "exec")
     assert {p.name for p in repro.parent.iterdir()} >= {"spec.json", "inputs.npz",
-                                                        "weights.npz", "blueprint.json"}
+                                                        "weights.npz", "failure.json",
+                                                        "minimal.py"}
     return message
 
 
@@ -127,10 +129,11 @@ def test_planted_keras_bug_is_caught_with_a_working_repro(monkeypatch, results_i
     getattr(plants, plant_name)(monkeypatch.setattr)
     with pytest.raises(Discrepancy, match=pattern):
         verify(check, spec, mode)
-    (repro,) = results_in_tmp.glob("failures/*/repro.py")
-    planted = run_repro(repro, plant_name)
-    assert planted.returncode == 1 and "\nREPRODUCED" in planted.stdout, \
-        planted.stdout + planted.stderr
-    clean = run_repro(repro, "none")  # Keras as shipped: the repro must come out clean
-    assert clean.returncode == 0 and "NOT REPRODUCED" in clean.stdout, \
-        clean.stdout + clean.stderr
+    (directory,) = results_in_tmp.glob("failures/*")
+    for script in ("repro.py", "minimal.py"):  # the suite's code, and plain Keras
+        planted = run_repro(directory / script, plant_name)
+        assert planted.returncode == 1 and "\nREPRODUCED" in planted.stdout, \
+            script + planted.stdout + planted.stderr
+        clean = run_repro(directory / script, "none")  # Keras as shipped: clean
+        assert clean.returncode == 0 and "NOT REPRODUCED" in clean.stdout, \
+            script + clean.stdout + clean.stderr

@@ -43,6 +43,9 @@ class LayerInfo:
     # A call that raises where this Keras' layer is broken in every API alike (nothing to
     # compare): the kind is then not drawn. Its reason goes in `note`.
     probe: Callable[[], Any] | None = None
+    # (cfg, name, dtype) -> the constructor call as code, for minimal.py; only where `make`
+    # builds something else than `keras.layers.<class>(**cfg, name=, dtype=)`.
+    literal: Callable[[dict, str, str | None], str] | None = None
 
     @property
     def available(self) -> bool:

@@ -64,6 +64,20 @@ def _make_bidirectional(cfg, name, dtype=None):
     return keras.layers.Bidirectional(inner, merge_mode=cfg["merge_mode"], name=name, **extra)
 
 
+def _bidirectional_literal(cfg, name, dtype=None):
+    extra = f", dtype={dtype!r}" if dtype else ""
+    return (f"keras.layers.Bidirectional(keras.layers.{cfg['layer']}({cfg['units']}, "
+            f"return_sequences={cfg['return_sequences']}, "
+            f"name={name + '_' + cfg['layer'].lower()!r}{extra}), "
+            f"merge_mode={cfg['merge_mode']!r}, name={name!r}{extra})")
+
+
+def _time_distributed_literal(cfg, name, dtype=None):
+    extra = f", dtype={dtype!r}" if dtype else ""
+    return (f"keras.layers.TimeDistributed(keras.layers.Dense({cfg['units']}, "
+            f"name={name + '_dense'!r}{extra}), name={name!r}{extra})")
+
+
 def _make_time_distributed(cfg, name, dtype=None):
     extra = {"dtype": dtype} if dtype else {}
     return keras.layers.TimeDistributed(keras.layers.Dense(cfg["units"], name=f"{name}_dense",
@@ -77,11 +91,12 @@ register(
     _rnn("LSTM"),
     LayerInfo("Bidirectional", "recurrent", _bidirectional_configs, SEQ,
               output_shape=lambda s, c: _rnn_out(s, c, 2 if c["merge_mode"] == "concat" else 1),
-              make=_make_bidirectional, mask=_sequence_mask("Bidirectional")),
+              make=_make_bidirectional, mask=_sequence_mask("Bidirectional"),
+              literal=_bidirectional_literal),
     LayerInfo("TimeDistributed", "recurrent",
               lambda s: st.fixed_dictionaries({"units": st.integers(1, 6)}), SEQ,
               output_shape=lambda s, c: (s[0], c["units"]), make=_make_time_distributed,
-              mask=_sequence_mask("TimeDistributed")),
+              mask=_sequence_mask("TimeDistributed"), literal=_time_distributed_literal),
 )
 
 # Asked now, at import: building a layer draws a Keras seed from Python's `random`, which
