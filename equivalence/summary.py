@@ -140,19 +140,54 @@ def _load(path: Path) -> dict:
         raise ValueError(f"error: {path}: {exc}") from None
 
 
+def combine_files(parts: list[dict]) -> dict:
+    """One summary file's content for shards of one run: the counts added up (the rate
+    over the summed shard time), the known entries joined; shards of different TF or Keras
+    versions are refused."""
+    versions = {json.dumps(p.get("versions"), sort_keys=True) for p in parts}
+    if len(versions) > 1:
+        raise ValueError("error: the summaries come from different TF/Keras versions: "
+                         + " vs ".join(sorted(versions)))
+    total = combine(parts, seconds=sum(p.get("seconds", 0.0) for p in parts))
+    known_entries = {}
+    for part in parts:
+        known_entries.update(part.get("known_entries", {}))
+    return {"schema": SCHEMA, "versions": parts[0].get("versions"), **total,
+            "interrupted": any(p.get("interrupted") for p in parts),
+            "budget_spent": any(p.get("budget_spent") for p in parts),
+            "known_entries": known_entries, "shards": len(parts)}
+
+
 def main(argv=None) -> int:
-    """python -m equivalence.summary combine SUMMARY.json... — one line for all shards."""
-    argv = sys.argv[1:] if argv is None else argv
+    """python -m equivalence.summary combine SUMMARY.json... [--out PATH] — one line for
+    all shards; with --out, also the summary file the night's report reads."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    out = None
+    if "--out" in argv:
+        i = argv.index("--out")
+        if i + 1 >= len(argv):
+            print("error: --out needs a path", file=sys.stderr)
+            return 2
+        out = Path(argv[i + 1])
+        del argv[i:i + 2]
     if len(argv) < 2 or argv[0] != "combine":
-        print("usage: python -m equivalence.summary combine SUMMARY.json...", file=sys.stderr)
+        print("usage: python -m equivalence.summary combine SUMMARY.json... [--out PATH]",
+              file=sys.stderr)
+        return 2
+    paths = [Path(p) for p in argv[1:]]
+    if out is not None and out.resolve() in {p.resolve() for p in paths}:
+        print(f"error: --out {out} is one of the shard files: it would be overwritten",
+              file=sys.stderr)
         return 2
     try:
-        parts = [_load(Path(p)) for p in argv[1:]]
+        total = combine_files([_load(p) for p in paths])
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    total = combine(parts, seconds=sum(p.get("seconds", 0.0) for p in parts))
-    print(line(total) + f" (from {len(parts)} shards; rate over summed shard time)")
+    print(line(total) + f" (from {len(paths)} shards; rate over summed shard time)")
+    if out is not None:
+        write_json(total, out)
+        print(f"summary written to {out}")
     return 0
 
 

@@ -167,3 +167,33 @@ def test_summary_combine_command_refuses_a_malformed_file(tmp_path):
     run = subprocess.run([sys.executable, "-m", "equivalence.summary", "combine", str(bad)],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+
+
+def _shard(tmp_path, name, stacks, versions=None):
+    data = {"schema": summary.SCHEMA, "versions": versions or {"tf": "2.21.0", "keras": "3.13.2"},
+            "stacks": stacks, "checks": 3 * len(stacks), "discrepancies": 0, "known": 1,
+            "failures": [], "seconds": 30.0, "matrix": {}, "interrupted": False,
+            "budget_spent": False, "known_entries": {f"entry-{name}": {"cause": "c"}}}
+    return write(tmp_path, json.dumps(data), f"summary-shard-{name}.json")
+
+
+def test_combine_out_writes_the_nights_summary_and_refuses_mixed_versions(tmp_path):
+    from benchmarks.report.inputs import kind_of
+
+    a, b = _shard(tmp_path, "1-of-2", ["x", "y"]), _shard(tmp_path, "2-of-2", ["z"])
+    out = tmp_path / "night" / "summary.json"
+    run = subprocess.run([sys.executable, "-m", "equivalence.summary", "combine", str(a),
+                          str(b), "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    total = json.loads(out.read_text())
+    assert kind_of(total) == "equivalence" and total["shards"] == 2
+    assert total["stacks"] == ["x", "y", "z"] and total["checks"] == 9
+    assert set(total["known_entries"]) == {"entry-1-of-2", "entry-2-of-2"}
+    other = _shard(tmp_path, "x", ["w"], versions={"tf": "2.20.0", "keras": "3.11.3"})
+    for args in ([str(a), str(other), "--out", str(tmp_path / "mixed.json")],
+                 [str(a), str(b), "--out", str(a)]):
+        before = a.read_text()
+        bad = subprocess.run([sys.executable, "-m", "equivalence.summary", "combine", *args],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+        assert a.read_text() == before and not (tmp_path / "mixed.json").exists()

@@ -174,13 +174,14 @@ def adjusted(p_values) -> np.ndarray:
 
 
 def judge(baseline, candidate, threshold: float, alpha: float = ALPHA,
-          q: float | None = None, rows: int = 1) -> dict:
+          q: float | None = None, rows: int = 1, p: float | None = None) -> dict:
     """Estimate, interval, p-value, spread, detectable change and the verdict for one
     benchmark: "regression", "improvement", "no change" or "inconclusive" (with `why` and,
     where practical, `processes_needed` a side). `q`, the row's p adjusted over every row
-    of its comparison's `rows` (`adjusted`), is what a call must pass when given."""
+    of its comparison's `rows` (`adjusted`), is what a call must pass when given; `p`, the
+    row's rank-test p when the caller has it already."""
     ratio, low, high = shift_interval(baseline, candidate, alpha)
-    p = mann_whitney_p(baseline, candidate)
+    p = mann_whitney_p(baseline, candidate) if p is None else p
     q = p if q is None else q
     n_b, n_c = len(baseline), len(candidate)
     out = {"ratio": ratio, "low": low, "high": high, "p": p, "q": q,

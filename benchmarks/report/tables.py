@@ -214,12 +214,13 @@ def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
     b, c = process_matrix(baseline), process_matrix(candidate)
     common = sorted(set(b.columns) & set(c.columns), key=str)
     sides = {key: (b[key].dropna().to_numpy(), c[key].dropna().to_numpy()) for key in common}
-    q = dict(zip(common, stats.adjusted([stats.mann_whitney_p(*sides[k]) for k in common])))
+    p = {key: stats.mann_whitney_p(*sides[key]) for key in common}
+    q = dict(zip(common, stats.adjusted([p[key] for key in common])))
     rows = []
     for key in common:
         row = dict(zip(KEY, key))
         b_key, c_key = sides[key]
-        judged = stats.judge(b_key, c_key, threshold, alpha, q[key], len(common))
+        judged = stats.judge(b_key, c_key, threshold, alpha, q[key], len(common), p[key])
         rows.append({"benchmark": benchmark_name(row), **row,
                      "baseline_ms": float(np.median(b_key)) * 1e3,
                      "candidate_ms": float(np.median(c_key)) * 1e3,
