@@ -33,6 +33,18 @@ def probe(kind, predicate=lambda cfg: True):
     return StackSpec(inp, (LayerSpec.of(kind, **cfg),), seed=3, batch=8)
 
 
+def _some_config(kind, predicate, rank=None) -> bool:
+    """Whether some config of `kind` for the probe input of `rank` (default: its largest)
+    satisfies `predicate`."""
+    info = REGISTRY[kind]
+    shape = PROBE_INPUTS[rank or max(info.ranks)].shape
+    try:
+        find(info.configs(shape), predicate, settings=settings(database=None))
+        return True
+    except NoSuchExample:
+        return False
+
+
 def only_layer(spec):
     return stack_layers(build(spec, "sequential"))[0]
 
@@ -74,12 +86,8 @@ def _mask_cases():
         if info.token_input or 2 not in info.ranks or not info.mask_ok or info.mask({}) == "none":
             continue
         for mode in ("passes", "consumes"):
-            try:
-                find(info.configs(PROBE_INPUTS[2].shape), lambda cfg: info.mask(cfg) == mode,
-                     settings=settings(database=None))
-            except NoSuchExample:
-                continue
-            yield kind, mode
+            if _some_config(kind, lambda cfg, mode=mode: info.mask(cfg) == mode, rank=2):
+                yield kind, mode
 
 
 @pytest.mark.parametrize("kind, mode", list(_mask_cases()))
@@ -105,14 +113,9 @@ def test_mask_producers_attach_a_mask(kind):
 
 def _loss_cases():
     for kind in KINDS:
-        for wanted in (True, False):
-            try:  # only the claims some config of the kind makes
-                find(REGISTRY[kind].configs(PROBE_INPUTS[max(REGISTRY[kind].ranks)].shape),
-                     lambda cfg: REGISTRY[kind].adds_loss(cfg) == wanted,
-                     settings=settings(database=None))
-            except NoSuchExample:
-                continue
-            yield kind, wanted
+        for wanted in (True, False):  # only the claims some config of the kind makes
+            if _some_config(kind, lambda cfg, w=wanted: REGISTRY[kind].adds_loss(cfg) == w):
+                yield kind, wanted
 
 
 @pytest.mark.parametrize("kind, wanted", list(_loss_cases()))
