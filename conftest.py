@@ -57,6 +57,10 @@ def pytest_addoption(parser):
                     help="also draw the layer kinds these modules define (their LAYERS: "
                          "LayerInfo with cls=your layer); installed packages can instead "
                          "declare an entry point in the group keras_parity.layers")
+    group.addoption("--parity-kinds", metavar="KIND[,KIND]", default=None,
+                    help="start every drawn stack with one of these layer kinds (Keras' or "
+                         "your own; `python -m equivalence.coverage` lists them): the whole "
+                         "run's examples spent on them")
     group.addoption("--results-dir", metavar="DIR",
                     default=os.environ.get("KERAS_PARITY_RESULTS", "results"),
                     help="where failure artifacts and run summaries are written "
@@ -161,6 +165,12 @@ def pytest_configure(config):
         plugins.load(config.getoption("parity_layers"))
     except plugins.BadPlugin as exc:
         _usage_error(str(exc))
+    kinds = config.getoption("parity_kinds")
+    if kinds is not None:
+        try:
+            strategies.FOCUS = strategies.parse_kinds(kinds)
+        except ValueError as exc:
+            _usage_error(f"--parity-kinds: {exc}")
     spec = getattr(config, "_parity_replay", None)
     if spec is not None:
         from equivalence.builders import validate
@@ -331,10 +341,14 @@ def pytest_terminal_summary(terminalreporter, config):
         return  # nothing checked: the last run's summary file stays
     shard = getattr(config, "_parity_shard", None)
     name = f"summary-shard-{shard[0]}-of-{shard[1]}.json" if shard else "summary.json"
-    if config.getoption("replay"):  # its own file: the last full run's summary stays
-        from equivalence import strategies
+    from equivalence import strategies
 
+    if config.getoption("replay"):  # its own file: the last full run's summary stays
         name = f"summary-replay-{strategies.REPLAY.digest}.json"
+    elif strategies.FOCUS:  # so does a run spent on a few kinds
+        focus = ",".join(sorted(strategies.FOCUS))
+        terminalreporter.write_line(f"every stack started with one of: {focus}")
+        name = f"summary-kinds-{hashlib.sha256(focus.encode()).hexdigest()[:8]}.json"
     path = Path(config.getoption("results_dir")) / "equivalence" / name
     from equivalence import compat, known
 
@@ -345,5 +359,6 @@ def pytest_terminal_summary(terminalreporter, config):
                for e in known.KNOWN if e.in_range()}
     summary.write_json({"schema": summary.SCHEMA, "versions": compat.versions(), **total,
                         "interrupted": bool(interrupted), "budget_spent": spent,
+                        "kinds": sorted(strategies.FOCUS),
                         "known_entries": entries}, path)
     terminalreporter.write_line(f"summary written to {path}")

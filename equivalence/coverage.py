@@ -71,11 +71,13 @@ def rows(layers_module=None, registry=None) -> list[Row]:
     drawn: dict[type, list[str]] = {}
     broken: dict[type, str] = {}  # a registry kind this Keras' layer fails in every API
     for kind, info in registry.items():
-        cls = classes.get(info.class_name or kind)
-        if cls is not None and info.available:
-            drawn.setdefault(cls, []).append(kind)
-        elif cls is not None:
-            broken[cls] = f"registry kind {kind} not drawn here: {getattr(info, 'note', '')}"
+        for name in (info.class_name or kind, *getattr(info, "covers", ())):
+            cls = classes.get(name)
+            if cls is not None and info.available:
+                drawn.setdefault(cls, []).append(kind)
+            elif cls is not None:
+                broken.setdefault(
+                    cls, f"registry kind {kind} not drawn here: {getattr(info, 'note', '')}")
     # One name per class: the one that is its own __name__, else the first in order.
     canonical: dict[type, str] = {}
     for name in sorted(classes):

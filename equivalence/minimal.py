@@ -12,6 +12,8 @@ the suite looks at more than a few lines can say, `repro.py` beside it runs the 
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from equivalence import compat
@@ -21,6 +23,7 @@ from equivalence.portable import LOSS_CODE, OPTIMIZER_CODE, PREDICT_BATCH, TRAIN
     TRAIN_EPOCHS
 
 INLINE_ELEMENTS = 48  # inputs or weights with more elements than this come from the .npz
+HELPER = "#helper\n"  # marks a class definition among the imports layer_code collects
 
 # The subclassed model, as equivalence.portable.SubclassedStack: `training` to each layer that
 # takes it; with a mask in the stack, the mask too, and the last layer's mask as the output's.
@@ -267,6 +270,8 @@ def layer_code(ls, name: str, shape, imports: set) -> str:
         api = "api" if cfg["api"] == "same" else repr(cfg["api"])
         return (f"build({api}, [{', '.join(inner)}], shape={tuple(shape)!r}, "
                 f"dtype='float32', name={name!r})")
+    if info.helper is not None:  # plain Keras code of ours: its source goes in the script
+        imports.add(HELPER + inspect.getsource(info.helper))
     if info.literal is not None:
         return info.literal(ls.params, name, ls.dtype)
     if info.cls is not None:  # the user's own class, from the user's own module
@@ -357,7 +362,8 @@ Seen with TF {compat.TF_VERSION}, Keras {compat.KERAS_VERSION}\
         "import tempfile" if serialized else "",
         "", 'os.environ["TF_USE_LEGACY_KERAS"] = "1"' if legacy else "",
         "import numpy as np", "import tensorflow as tf",
-        compat.KERAS_IMPORT.strip(), *sorted(imports)]))
+        compat.KERAS_IMPORT.strip(),
+        *sorted(i for i in imports if not i.startswith(HELPER))]))
     out.append(("# No op determinism: under it Keras would turn jit_compile off.\n"
                 if mode.jit_compile else "tf.config.experimental.enable_op_determinism()\n")
                + data)
@@ -371,6 +377,7 @@ Seen with TF {compat.TF_VERSION}, Keras {compat.KERAS_VERSION}\
         (SERIALIZABLE.rstrip() if serialized else "")
     if serialized:
         stack = '@keras.utils.register_keras_serializable(package="keras_parity")' + stack
+    out += sorted(i[len(HELPER):].strip("\n") for i in imports if i.startswith(HELPER))
     out.append(stack.strip("\n"))
     out.append(_fill(BUILD, shape=repr(tuple(spec.input.shape)), dtype=repr(spec.input.dtype),
                      seed=repr(spec.seed), policy_on=policy_on,

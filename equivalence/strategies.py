@@ -2,7 +2,7 @@
 
 Each next layer is chosen only from the kinds that accept the current shape, dtype and mask
 state (see `equivalence.layers.candidates`), and every choice is ordered simplest first:
-vector input before sequences, images and tokens; short stacks before long; registry order
+vector input before sequences, images, tokens and volumes; short stacks before long; registry order
 (Dense first) for kinds; float32 before mixed precision. A failing stack therefore shrinks
 towards one Dense layer on a vector input.
 """
@@ -25,11 +25,46 @@ BATCHES = (8, 5, 1)  # 5 does not divide the predict batch size; 1 is the latenc
 
 # Set by `pytest --replay`: every stack strategy then yields this one spec.
 REPLAY: StackSpec | None = None
+# Set by `pytest --parity-kinds`: every stack then starts with one of these kinds.
+FOCUS: frozenset[str] = frozenset()
+_FAMILY_RANK = {"vector": 1, "sequence": 2, "image": 3, "volume": 4}
+
+
+def fits_family(kind: str, family: str) -> bool:
+    """Whether `kind` can be the first layer on an input of `family`."""
+    info = REGISTRY[kind]
+    if family == "tokens":
+        return info.token_input
+    return not info.token_input and _FAMILY_RANK[family] in info.ranks
+
+
+def parse_kinds(text: str) -> frozenset[str]:
+    """'Conv3D,RNN' -> those of the kinds this Keras draws (one list serves every version);
+    ValueError for a name that is no kind at all, or when none is drawn here."""
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    if not kinds:
+        raise ValueError("expects KIND[,KIND], got nothing")
+    for kind in kinds:
+        if kind not in REGISTRY:
+            raise ValueError(f"no layer kind {kind!r} (python -m equivalence.coverage lists "
+                             f"the kinds)")
+    drawn = frozenset(k for k in kinds if REGISTRY[k].available)
+    if not drawn:
+        raise ValueError(f"none of {', '.join(kinds)} is drawn on this Keras "
+                         f"(python -m equivalence.coverage says why)")
+    return drawn
+
+
+def focus_families() -> tuple[str, ...]:
+    """The input families some focused kind can start a stack on (all without a focus)."""
+    if not FOCUS:
+        return INPUT_FAMILIES
+    return tuple(f for f in INPUT_FAMILIES if any(fits_family(k, f) for k in FOCUS))
 
 
 def input_specs(family: str | None = None) -> st.SearchStrategy[InputSpec]:
     """Inputs of each family; shrinks towards a 1-feature vector."""
-    families = st.just(family) if family else st.sampled_from(INPUT_FAMILIES)
+    families = st.just(family) if family else st.sampled_from(focus_families())
     return families.flatmap(_input_of)
 
 
@@ -43,15 +78,23 @@ def _input_of(family: str) -> st.SearchStrategy[InputSpec]:
         side = st.integers(3, 8)
         return st.builds(InputSpec, st.just(family),
                          st.tuples(side, side, st.integers(1, 3)))
+    if family == "volume":  # (depth, height, width, channels) for the 3D layers
+        side = st.integers(2, 5)
+        return st.builds(InputSpec, st.just(family),
+                         st.tuples(side, side, side, st.integers(1, 2)))
     return st.builds(InputSpec, st.just(family), st.tuples(st.integers(2, 8)),
                      st.just("int32"), st.integers(4, 20))
 
 
 @st.composite
-def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True):
-    """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape`."""
+def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True, only=None):
+    """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape` (of the
+    kinds `only`, when given)."""
     exclude = () if nested_ok else ("Nested",)
     options = candidates(shape, is_int, masked, exclude)
+    if only:
+        options = [info for info in options if info.kind in only]
+        assume(options)  # e.g. an input too small for every focused kind
     # Family first, then kind: otherwise the many rank-agnostic kinds (activations, noise)
     # crowd out the few that need a sequence or an image. Both in registry order.
     families = list(dict.fromkeys(info.family for info in options))
@@ -61,12 +104,12 @@ def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True)
         cfg = draw(nested_configs(shape, masked))
     else:
         cfg = draw(info.configs(shape))
-    if info.kind == "Embedding":
-        cfg = {**cfg, "input_dim": vocab}
+    if info.vocab_key is not None:
+        cfg = {**cfg, info.vocab_key: vocab}
     out = info.output_shape(shape, cfg)
     assume(all(d >= 1 for d in out) and prod(out) <= MAX_ELEMENTS)
     pinned = None
-    if policy != "float32" and draw(st.booleans()):
+    if policy != "float32" and (info.float32_only(cfg) or draw(st.booleans())):
         pinned = "float32"  # a single layer kept in float32 inside a mixed stack
     return LayerSpec.of(info.kind, pinned, **cfg), out, masked_after(info.mask(cfg), masked)
 
@@ -88,8 +131,9 @@ def _stacks(draw, max_layers, policies, family):
     policy = draw(st.sampled_from(policies))
     shape, is_int, masked = inp.shape, inp.dtype == "int32", False
     layers = []
-    for _ in range(draw(st.integers(1, max_layers))):
-        layer, shape, masked = draw(_next_layer(shape, is_int, masked, policy, inp.vocab))
+    for i in range(draw(st.integers(1, max_layers))):
+        layer, shape, masked = draw(_next_layer(shape, is_int, masked, policy, inp.vocab,
+                                                only=FOCUS if i == 0 else None))
         layers.append(layer)
         is_int = False
     return StackSpec(inp, tuple(layers), policy, draw(st.integers(0, 2**16)),

@@ -197,3 +197,39 @@ def test_combine_out_writes_the_nights_summary_and_refuses_mixed_versions(tmp_pa
                              capture_output=True, text=True, cwd=ROOT)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert a.read_text() == before and not (tmp_path / "mixed.json").exists()
+
+
+@pytest.mark.parametrize("kinds, words", [("Quantum", ("no layer kind 'Quantum'",)),
+                                          (",", ("expects KIND",))])
+def test_bad_parity_kinds_is_one_line_and_exit_2(kinds, words):
+    assert_usage_error(run_pytest(f"--parity-kinds={kinds}", "--collect-only"),
+                       "--parity-kinds", *words)
+
+
+def test_parity_kinds_run_says_so_and_keeps_the_last_full_summary(tmp_path):
+    run = run_pytest("--parity-kinds=RNN,Conv1D", f"--results-dir={tmp_path}",
+                     "equivalence/test_outputs.py", "-k", "call_matches_sequential")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "every stack started with one of: Conv1D,RNN" in run.stdout
+    (path,) = (tmp_path / "equivalence").glob("summary-kinds-*.json")
+    assert json.loads(path.read_text())["kinds"] == ["Conv1D", "RNN"]
+    assert not (tmp_path / "equivalence" / "summary.json").exists()
+
+
+def test_focused_stacks_start_with_a_focused_kind(monkeypatch):
+    from hypothesis import given, settings
+
+    from equivalence import strategies
+
+    monkeypatch.setattr(strategies, "FOCUS", frozenset({"Conv3D", "CategoryEncoding"}))
+    assert strategies.focus_families() == ("tokens", "volume")
+    seen = set()
+
+    @settings(max_examples=60, derandomize=True, database=None)
+    @given(spec=strategies.stacks())
+    def check(spec):
+        assert spec.layers[0].kind in strategies.FOCUS
+        seen.add(spec.layers[0].kind)
+
+    check()
+    assert seen == {"Conv3D", "CategoryEncoding"}

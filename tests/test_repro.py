@@ -85,6 +85,35 @@ def test_minimal_is_short_plain_keras_and_clean_where_the_apis_agree(isolated_re
     assert run.returncode == 0 and "NOT REPRODUCED" in run.stdout, run.stdout + run.stderr
 
 
+def _written_kinds():
+    """Kinds minimal.py cannot write as `keras.layers.<Kind>(**config)`: a literal of their
+    own, or a helper class whose source goes into the script."""
+    from equivalence.layers import REGISTRY, available_kinds
+
+    return [k for k in available_kinds()
+            if REGISTRY[k].literal is not None or REGISTRY[k].helper is not None]
+
+
+@pytest.mark.parametrize("kind", _written_kinds())
+def test_minimal_writes_every_kind_that_builds_otherwise(kind, isolated_results):
+    # Its literal (or helper) must build the layer the suite builds: the same config and
+    # weights go in, and through a .keras file and back the three APIs agree.
+    from hypothesis import find, settings
+    from equivalence.layers import REGISTRY
+
+    info = REGISTRY[kind]
+    inp = {1: InputSpec("vector", (4,)), 2: InputSpec("sequence", (5, 3)),
+           3: InputSpec("image", (5, 5, 3))}[min(info.ranks)]
+    cfg = find(info.configs(inp.shape), lambda c: True, settings=settings(database=None))
+    spec = StackSpec(inp, (LayerSpec.of(kind, **cfg), LayerSpec.of("Dense", units=2)), seed=1)
+    directory = artifacts.write_repro(isolated_results / "case", spec, CHECKS["keras_file"],
+                                      DEFAULT_MODE, ("subclassed",))
+    run = _script(directory / "minimal.py", cwd=isolated_results)
+    assert run.returncode == 0 and "NOT REPRODUCED" in run.stdout, run.stdout + run.stderr
+    assert _imports(directory / "minimal.py") <= {"inspect", "json", "os", "tempfile", "numpy",
+                                                  "tensorflow", "tf_keras"}
+
+
 def _one_entry_per_check():
     seen = set()
     for entry in known.KNOWN:

@@ -33,11 +33,16 @@ class LayerInfo:
     class_name: str | None = None  # Keras class; defaults to kind
     cls: type | None = None  # a layer class of the user's own (equivalence.plugins)
     token_input: bool = False  # takes integer ids (and nothing else)
+    vocab_key: str | None = None  # the config key the strategy sets to the ids' vocabulary
+    covers: tuple[str, ...] = ()  # other Keras classes every layer of this kind builds
     train_differs: bool = False  # __call__(training=True) != __call__(training=False)
     stateful: bool = False  # has non-trainable weights
     mask: Callable[[dict], str] = lambda cfg: "passes"  # one of MASK_MODES
     adds_loss: Callable[[dict], bool] = lambda cfg: False
     seeded: bool = False  # stochastic, takes a seed
+    # Configs that cannot compute in float16/bfloat16 in any API (no such kernel): under a
+    # mixed policy the strategy keeps such a layer in float32, as a user must.
+    float32_only: Callable[[dict], bool] = lambda cfg: False
     mask_ok: bool = True  # may receive a (batch, time) sequence mask; False needs a note
     note: str = ""
     # A call that raises where this Keras' layer is broken in every API alike (nothing to
@@ -46,6 +51,8 @@ class LayerInfo:
     # (cfg, name, dtype) -> the constructor call as code, for minimal.py; only where `make`
     # builds something else than `keras.layers.<class>(**cfg, name=, dtype=)`.
     literal: Callable[[dict, str, str | None], str] | None = None
+    # A class of plain Keras code the layer is built with: minimal.py writes its source.
+    helper: type | None = None
 
     @property
     def available(self) -> bool:
@@ -125,7 +132,10 @@ from equivalence.layers import (  # noqa: E402,F401  (registration side effects)
     reshaping,
     conv,
     recurrent,
+    attention,
     tokens,
+    preprocessing,
+    augmentation,
     nested,
 )
 

@@ -1,4 +1,4 @@
-"""Convolution and pooling layers, 1D on (T, F) and 2D on (H, W, C)."""
+"""Convolution and pooling layers: 1D on (T, F), 2D on (H, W, C), 3D on (D, H, W, C)."""
 from hypothesis import strategies as st
 
 from equivalence.layers import LayerInfo, prod, register
@@ -25,8 +25,8 @@ def _window(draw, shape, spatial, pool=False):
     smallest = min(shape[:spatial])
     k = draw(st.integers(2 if pool else 1, min(3, smallest)))
     s = draw(st.integers(1, 2))
-    cfg = {"strides": s if spatial == 1 else (s, s), "padding": draw(PADDINGS)}
-    cfg["pool_size" if pool else "kernel_size"] = k if spatial == 1 else (k, k)
+    cfg = {"strides": s if spatial == 1 else (s,) * spatial, "padding": draw(PADDINGS)}
+    cfg["pool_size" if pool else "kernel_size"] = k if spatial == 1 else (k,) * spatial
     return cfg
 
 
@@ -77,6 +77,19 @@ def _pool_entry(kind, spatial):
                      accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none")
 
 
+def _adaptive_entry(kind, spatial):
+    def configs(shape):
+        sizes = [st.integers(1, shape[i]) for i in range(spatial)]
+        size = sizes[0] if spatial == 1 else st.tuples(*sizes)
+        return st.fixed_dictionaries({"output_size": size})
+
+    def out(shape, cfg):
+        size = cfg["output_size"]
+        return ((size,) if spatial == 1 else tuple(size)) + (shape[-1],)
+    return LayerInfo(kind, "conv", configs, frozenset({spatial + 1}), output_shape=out,
+                     mask=lambda c: "none")
+
+
 def _global_entry(kind, spatial, mask="none"):
     return LayerInfo(kind, "conv", lambda s: st.just({}), frozenset({spatial + 1}),
                      output_shape=lambda s, c: (s[-1],), mask=lambda c: mask)
@@ -94,8 +107,21 @@ register(
     _pool_entry("AveragePooling1D", 1),
     _pool_entry("MaxPooling2D", 2),
     _pool_entry("AveragePooling2D", 2),
+    _conv_entry("DepthwiseConv1D", 1, depthwise=True),
+    _conv_entry("Conv3D", 3),
+    _transpose_entry("Conv3DTranspose", 3),
+    _pool_entry("MaxPooling3D", 3),
+    _pool_entry("AveragePooling3D", 3),
+    _adaptive_entry("AdaptiveAveragePooling1D", 1),
+    _adaptive_entry("AdaptiveMaxPooling1D", 1),
+    _adaptive_entry("AdaptiveAveragePooling2D", 2),
+    _adaptive_entry("AdaptiveMaxPooling2D", 2),
+    _adaptive_entry("AdaptiveAveragePooling3D", 3),
+    _adaptive_entry("AdaptiveMaxPooling3D", 3),
     _global_entry("GlobalMaxPooling1D", 1),
     _global_entry("GlobalAveragePooling1D", 1, mask="consumes"),
     _global_entry("GlobalMaxPooling2D", 2),
     _global_entry("GlobalAveragePooling2D", 2),
+    _global_entry("GlobalMaxPooling3D", 3),
+    _global_entry("GlobalAveragePooling3D", 3),
 )

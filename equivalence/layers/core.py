@@ -1,10 +1,10 @@
-"""Core layers: Dense and activations."""
+"""Core layers: Dense, EinsumDense, Identity and activations."""
 from hypothesis import strategies as st
 
 from equivalence.layers import LayerInfo, register
 
 ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax", "gelu", "elu", "selu", "swish")
-ANY_RANK = frozenset({1, 2, 3})
+ANY_RANK = frozenset({1, 2, 3, 4})  # vector, sequence, image, volume
 
 
 @st.composite
@@ -20,6 +20,17 @@ def _dense(draw, shape):
     }
 
 
+@st.composite
+def _einsum_dense(draw, shape):
+    """EinsumDense as a Dense over the last axis, written as an equation for the rank."""
+    axes = "abcde"[:len(shape) + 1]
+    units = draw(st.integers(1, 8))
+    return {"equation": f"{axes},{axes[-1]}z->{axes[:-1]}z",
+            "output_shape": tuple(shape[:-1]) + (units,),
+            "bias_axes": draw(st.sampled_from(("z", None))),
+            "activation": draw(st.sampled_from((None, "relu")))}
+
+
 def _regularized(cfg):
     return any(cfg.get(k) for k in ("kernel_regularizer", "bias_regularizer",
                                     "activity_regularizer"))
@@ -28,6 +39,9 @@ def _regularized(cfg):
 register(
     LayerInfo("Dense", "core", _dense, ANY_RANK,
               output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized),
+    LayerInfo("EinsumDense", "core", _einsum_dense, ANY_RANK,
+              output_shape=lambda s, c: tuple(c["output_shape"]), mask=lambda c: "none"),
+    LayerInfo("Identity", "core", lambda s: st.just({}), ANY_RANK),
     LayerInfo("Activation", "core",
               lambda s: st.fixed_dictionaries({"activation": st.sampled_from(
                   # softmax over a size-1 axis is constant 1 (and Keras warns): not drawn
@@ -41,6 +55,8 @@ register(
     LayerInfo("LeakyReLU", "core", lambda s: st.just({}), ANY_RANK),
     LayerInfo("PReLU", "core", lambda s: st.just({}), ANY_RANK),
     LayerInfo("ELU", "core", lambda s: st.just({}), ANY_RANK),
+    LayerInfo("ThresholdedReLU", "core",
+              lambda s: st.fixed_dictionaries({"theta": st.sampled_from((1.0, 0.5))}), ANY_RANK),
     LayerInfo("Softmax", "core", lambda s: st.just({}), ANY_RANK,
               accepts=lambda s: s[-1] > 1, mask_ok=False,
               note="Keras 3 Softmax reads a mask as elementwise (attention-style) and fails "

@@ -26,6 +26,7 @@ register(
     _seeded("Dropout", ANY_RANK),
     _seeded("SpatialDropout1D", frozenset({2})),
     _seeded("SpatialDropout2D", frozenset({3})),
+    _seeded("SpatialDropout3D", frozenset({4})),
     _seeded("GaussianNoise", ANY_RANK, "stddev", st.sampled_from((1.0, 0.1))),
     _seeded("GaussianDropout", ANY_RANK),
     _seeded("AlphaDropout", ANY_RANK, probe=_alpha_dropout_trains,

@@ -1,13 +1,27 @@
 """Normalization layers."""
 from hypothesis import strategies as st
 
-from equivalence.compat import IS_KERAS3
+from equivalence.compat import IS_KERAS3, keras
 from equivalence.layers import LayerInfo, register
 from equivalence.layers.core import ANY_RANK
 
 
 def _divisors(n):
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _make_spectral(cfg, name, dtype=None):
+    extra = {"dtype": dtype} if dtype else {}
+    inner = keras.layers.Dense(cfg["units"], name=f"{name}_dense", **extra)
+    return keras.layers.SpectralNormalization(inner, power_iterations=cfg["power_iterations"],
+                                              name=name, **extra)
+
+
+def _spectral_literal(cfg, name, dtype=None):
+    extra = f", dtype={dtype!r}" if dtype else ""
+    return (f"keras.layers.SpectralNormalization(keras.layers.Dense({cfg['units']}, "
+            f"name={name + '_dense'!r}{extra}), power_iterations={cfg['power_iterations']}, "
+            f"name={name!r}{extra})")
 
 
 register(
@@ -28,4 +42,15 @@ register(
               ANY_RANK, mask_ok=IS_KERAS3,
               note="Keras 2.15 GroupNormalization broadcasts a (batch, time) mask to the "
                    "input's shape and fails in every API (BroadcastTo shape error)"),
+    LayerInfo("RMSNormalization", "normalization",
+              lambda s: st.fixed_dictionaries({"epsilon": st.sampled_from((1e-6, 1e-3))}),
+              ANY_RANK, mask=lambda c: "none"),
+    LayerInfo("SpectralNormalization", "normalization",
+              lambda s: st.fixed_dictionaries({"units": st.integers(1, 6),
+                                               "power_iterations": st.integers(1, 2)}),
+              ANY_RANK, output_shape=lambda s, c: s[:-1] + (c["units"],),
+              make=_make_spectral, literal=_spectral_literal, mask=lambda c: "none",
+              # A training call normalizes the wrapped kernel in place (a power iteration),
+              # so the inference call after it computes the same output.
+              stateful=True),
 )

@@ -1,4 +1,5 @@
-"""Recurrent layers on (T, F): SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed(Dense)."""
+"""Recurrent layers on (T, F): SimpleRNN, LSTM, GRU, RNN over cells, Bidirectional,
+TimeDistributed(Dense); ConvLSTM1D on (T, L, C) and ConvLSTM2D on (T, H, W, C)."""
 import functools
 
 from hypothesis import strategies as st
@@ -20,7 +21,11 @@ def _rnn_out(shape, cfg, width=1):
 
 
 _WRAPPED = {"Bidirectional": lambda: keras.layers.Bidirectional(keras.layers.GRU(1)),
-            "TimeDistributed": lambda: keras.layers.TimeDistributed(keras.layers.Dense(1))}
+            "TimeDistributed": lambda: keras.layers.TimeDistributed(keras.layers.Dense(1)),
+            "RNN": lambda: keras.layers.RNN(keras.layers.GRUCell(1)),
+            "ConvLSTM1D": lambda: keras.layers.ConvLSTM1D(1, 1),
+            "ConvLSTM2D": lambda: keras.layers.ConvLSTM2D(1, 1)}
+CELLS = ("LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells")
 
 
 @functools.cache
@@ -85,10 +90,62 @@ def _make_time_distributed(cfg, name, dtype=None):
                                         name=name, **extra)
 
 
+def _cell_code(cfg, name, extra):
+    """The RNN's cell as code: `(kind, args)` pairs, StackedRNNCells as an LSTM over a GRU."""
+    if cfg["cell"] == "StackedRNNCells":
+        inner = ", ".join(f"keras.layers.{c}({cfg['units']}, name={f'{name}_{c.lower()}'!r}{extra})"
+                          for c in ("LSTMCell", "GRUCell"))
+        return f"keras.layers.StackedRNNCells([{inner}], name={name + '_cells'!r}{extra})"
+    return f"keras.layers.{cfg['cell']}({cfg['units']}, name={name + '_cell'!r}{extra})"
+
+
+def _rnn_cell_literal(cfg, name, dtype=None):
+    extra = f", dtype={dtype!r}" if dtype else ""
+    return (f"keras.layers.RNN({_cell_code(cfg, name, extra)}, "
+            f"return_sequences={cfg['return_sequences']}, name={name!r}{extra})")
+
+
+def _make_rnn_cell(cfg, name, dtype=None):
+    # One code path for the suite and minimal.py: the literal is the constructor.
+    return eval(_rnn_cell_literal(cfg, name, dtype), {"keras": keras})  # noqa: S307
+
+
+def _conv_lstm_configs(shape):
+    spatial = len(shape) - 2
+    k = st.integers(1, min(3, *shape[1:-1]))
+    return st.fixed_dictionaries({
+        "filters": st.integers(1, 3),
+        "kernel_size": k if spatial == 1 else k.map(lambda n: (n,) * spatial),
+        "padding": st.sampled_from(("valid", "same")),
+        "return_sequences": st.booleans()})
+
+
+def _conv_lstm_out(shape, cfg):
+    k = cfg["kernel_size"]
+    sizes = tuple(n if cfg["padding"] == "same" else n - (k if isinstance(k, int) else k[i]) + 1
+                  for i, n in enumerate(shape[1:-1]))
+    out = sizes + (cfg["filters"],)
+    return (shape[0],) + out if cfg["return_sequences"] else out
+
+
+def _conv_lstm(kind, rank):
+    return LayerInfo(kind, "recurrent", _conv_lstm_configs, frozenset({rank}),
+                     output_shape=_conv_lstm_out, mask=_sequence_mask(kind),
+                     accepts=lambda s: s[0] >= 2)
+
+
 register(
     _rnn("SimpleRNN"),
     _rnn("GRU"),
     _rnn("LSTM"),
+    LayerInfo("RNN", "recurrent",
+              lambda s: st.fixed_dictionaries({"cell": st.sampled_from(CELLS),
+                                               "units": st.integers(1, 6),
+                                               "return_sequences": st.booleans()}),
+              SEQ, output_shape=_rnn_out, make=_make_rnn_cell, literal=_rnn_cell_literal,
+              covers=CELLS, mask=_sequence_mask("RNN")),
+    _conv_lstm("ConvLSTM1D", 3),
+    _conv_lstm("ConvLSTM2D", 4),
     LayerInfo("Bidirectional", "recurrent", _bidirectional_configs, SEQ,
               output_shape=lambda s, c: _rnn_out(s, c, 2 if c["merge_mode"] == "concat" else 1),
               make=_make_bidirectional, mask=_sequence_mask("Bidirectional"),

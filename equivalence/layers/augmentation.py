@@ -1,0 +1,109 @@
+"""Image augmentation layers on (H, W, C), seeded: random in training mode (where the three
+APIs must draw the same), the identity or a fixed transform at inference."""
+from hypothesis import strategies as st
+
+from equivalence.layers import LayerInfo, register
+from equivalence.layers.noise import SEEDS
+
+IMAGE = frozenset({3})
+_FACTOR = st.sampled_from((0.5, 0.2))
+_FILL = st.sampled_from(("reflect", "constant", "nearest"))
+_INTERPOLATION = st.sampled_from(("bilinear", "nearest"))
+
+
+def _rgb(shape):
+    return shape[-1] == 3
+
+
+def _augment(kind, params=None, accepts=lambda s: True, seeded=True, **extra):
+    """An augmentation entry; `params(shape)` gives the config's strategies but the seed."""
+    def configs(shape):
+        fields = dict(params(shape)) if params else {}
+        if seeded:
+            fields["seed"] = SEEDS
+        return st.fixed_dictionaries(fields)
+    return LayerInfo(kind, "augmentation", configs, IMAGE, accepts=accepts,
+                     seeded=seeded, train_differs=extra.pop("train_differs", seeded),
+                     mask=lambda c: "none", **extra)
+
+
+def _crop_at_inference():
+    import numpy as np
+
+    from equivalence.compat import keras
+
+    y = keras.layers.RandomCrop(1, 1, seed=0)(np.ones((1, 2, 2, 1), "float32"), training=False)
+    if tuple(y.shape) != (1, 1, 1, 1):
+        raise AssertionError(f"RandomCrop(1, 1) at inference gave {tuple(y.shape)}")
+
+
+def _kept_in_graphs():
+    """Equalization (Keras 3.13) returns the very KerasTensor it is called on, so a
+    Sequential or Functional model leaves it out of its graph (or, as the last layer, fails:
+    "`inputs` not connected to `outputs`") while a subclassed model equalizes."""
+    from equivalence.compat import keras
+
+    inputs = keras.Input((2, 2, 3))
+    if keras.layers.Equalization()(inputs) is inputs:
+        raise AssertionError("Equalization's symbolic call returns its input")
+
+
+def _crop(shape):
+    return {"height": st.integers(1, shape[0]), "width": st.integers(1, shape[1])}
+
+
+register(
+    _augment("RandomFlip", lambda s: {"mode": st.sampled_from(
+        ("horizontal_and_vertical", "horizontal", "vertical"))}),
+    _augment("RandomRotation", lambda s: {"factor": _FACTOR, "fill_mode": _FILL,
+                                          "interpolation": _INTERPOLATION}),
+    _augment("RandomZoom", lambda s: {"height_factor": st.sampled_from((0.2, -0.3)),
+                                      "width_factor": st.sampled_from((None, 0.2)),
+                                      "fill_mode": _FILL, "interpolation": _INTERPOLATION}),
+    _augment("RandomTranslation", lambda s: {"height_factor": _FACTOR, "width_factor": _FACTOR,
+                                             "fill_mode": _FILL,
+                                             "interpolation": _INTERPOLATION}),
+    _augment("RandomContrast", lambda s: {"factor": _FACTOR}),
+    _augment("RandomBrightness", lambda s: {"factor": _FACTOR}),
+    _augment("RandomCrop", _crop, output_shape=lambda s, c: (c["height"], c["width"], s[-1]),
+             probe=_crop_at_inference,
+             note="Keras 3 (3.0 to at least 3.13) RandomCrop returns its input uncropped at "
+                  "inference, so its output shape differs between training and inference in "
+                  "every API alike (keras-team/keras#21868, fixed by #22328): not drawn where "
+                  "the probe sees it"),
+    _augment("RandomShear", lambda s: {"x_factor": _FACTOR, "y_factor": _FACTOR,
+                                       "fill_mode": _FILL, "interpolation": _INTERPOLATION}),
+    _augment("RandomInvert", lambda s: {"factor": st.sampled_from((0.5, 1.0))}),
+    _augment("RandomSharpness", lambda s: {"factor": _FACTOR}),
+    _augment("RandomPosterization", lambda s: {"factor": st.sampled_from(((1, 4), (2, 8)))}),
+    _augment("RandomGaussianBlur", lambda s: {"factor": st.sampled_from((1.0, 0.5)),
+                                              "kernel_size": st.sampled_from((3, 1)),
+                                              "sigma": st.sampled_from((1.0, 0.5))}),
+    _augment("RandomErasing", lambda s: {"factor": st.sampled_from((1.0, 0.5))}),
+    _augment("RandomPerspective", lambda s: {"factor": st.sampled_from((1.0, 0.5)),
+                                             "scale": st.sampled_from((1.0, 0.5))}),
+    _augment("RandomElasticTransform", lambda s: {"factor": st.sampled_from((1.0, 0.5)),
+                                                  "scale": st.sampled_from((1.0, 0.5))}),
+    _augment("Solarization", lambda s: {"addition_factor": _FACTOR,
+                                        "threshold_factor": _FACTOR}),
+    _augment("RandomGrayscale", lambda s: {"factor": st.sampled_from((0.5, 1.0))}, _rgb),
+    _augment("RandomHue", lambda s: {"factor": _FACTOR}, _rgb),
+    _augment("RandomSaturation", lambda s: {"factor": _FACTOR}, _rgb),
+    _augment("RandomColorDegeneration", lambda s: {"factor": _FACTOR}, _rgb),
+    _augment("RandomColorJitter", lambda s: {"brightness_factor": _FACTOR,
+                                             "contrast_factor": _FACTOR}, _rgb),
+    _augment("AugMix", lambda s: {"num_chains": st.integers(1, 3),
+                                  "chain_depth": st.integers(1, 3)}, _rgb),
+    _augment("RandAugment", lambda s: {"num_ops": st.integers(1, 2)}, _rgb),
+    _augment("CutMix"),
+    _augment("MixUp"),
+    _augment("AutoContrast", seeded=False),
+    _augment("Equalization", lambda s: {"bins": st.sampled_from((256, 16))}, _rgb,
+             seeded=False, probe=_kept_in_graphs,
+             note="held back, a finding the suite cannot carry yet (a model that fails to "
+                  "build in some APIs is not an observation): Keras 3.13.2's Equalization "
+                  "returns the KerasTensor it is called on, so Sequential and Functional "
+                  "models leave it out of their graph (the last layer: \"`inputs` not "
+                  "connected to `outputs`\") while the subclassed model equalizes; no "
+                  "upstream issue found"),
+)

@@ -1,0 +1,155 @@
+"""Preprocessing layers with their state given in the config (so every saving path must keep
+it): Rescaling, Normalization and a Pipeline on any float input, Discretization and the
+MelSpectrogram front end on vectors (a vector read as a signal), STFTSpectrogram on a
+one-channel sequence, Resizing and CenterCrop on images."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivalence.compat import keras
+from equivalence.layers import LayerInfo, register
+from equivalence.layers.core import ANY_RANK
+from equivalence.layers.reshaping import MAX_ELEMENTS
+
+_STAT = st.sampled_from((0.0, 0.5, -1.0, 2.0))
+_VAR = st.sampled_from((1.0, 0.25, 4.0))
+
+
+def _normalization_configs(shape):
+    n = shape[-1]
+    return st.fixed_dictionaries({"mean": st.lists(_STAT, min_size=n, max_size=n).map(tuple),
+                                  "variance": st.lists(_VAR, min_size=n, max_size=n).map(tuple),
+                                  "invert": st.booleans()})
+
+
+def _adapted_configs(shape):
+    # `adapt_on`: the (shape, seed) of the sample the layer is adapted on; not a Keras argument.
+    return st.fixed_dictionaries({"invert": st.booleans(),
+                                  "adapt_on": st.tuples(st.just(tuple(shape)),
+                                                        st.integers(0, 3))})
+
+
+def _adapted_literal(cfg, name, dtype=None):
+    """The layer, then `adapt` on a seeded sample (16 rows, mean 1, scale 2), as one
+    expression: minimal.py writes it as it is, and the suite evaluates it."""
+    (shape, seed), extra = cfg["adapt_on"], f", dtype={dtype!r}" if dtype else ""
+    sample = (f"np.random.default_rng({seed}).normal(1.0, 2.0, {(16,) + tuple(shape)!r})"
+              f".astype('float32')")
+    return (f"(lambda layer: (layer.adapt({sample}), layer)[1])(keras.layers.Normalization("
+            f"invert={cfg['invert']!r}, name={name!r}{extra}))")
+
+
+def _make_adapted(cfg, name, dtype=None):
+    return eval(_adapted_literal(cfg, name, dtype), {"keras": keras, "np": np})  # noqa: S307
+
+
+def _stats_in_subclassed():
+    """Keras 3 builds a subclassed model's layers in a scratch graph on its first call;
+    Normalization(mean=, variance=) keeps the broadcast constants it makes there, and the
+    call then fails ("... is out of scope and cannot be used here"). Sequential and
+    Functional build it from a KerasTensor and work."""
+    class One(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.norm = keras.layers.Normalization(mean=[0.5], variance=[4.0])
+
+        def call(self, x):
+            return self.norm(x)
+
+    One()(np.ones((1, 1), "float32"))
+
+
+def _size(shape):
+    return st.fixed_dictionaries({"height": st.integers(1, shape[0]),
+                                  "width": st.integers(1, shape[1])})
+
+
+def _resizing_configs(shape):
+    return st.fixed_dictionaries({"height": st.integers(1, 8), "width": st.integers(1, 8),
+                                  "interpolation": st.sampled_from(("bilinear", "nearest")),
+                                  "crop_to_aspect_ratio": st.booleans()})
+
+
+IMAGE = frozenset({3})
+VECTOR = frozenset({1})
+_RESCALE = {"scale": st.sampled_from((1 / 255, 2.0, -0.5)), "offset": st.sampled_from((0.0, -1.0))}
+
+
+def _discretization_configs(shape):
+    bounds = st.lists(st.sampled_from((-1.0, -0.5, 0.0, 0.5, 1.0)), min_size=1, max_size=3,
+                      unique=True).map(lambda b: tuple(sorted(b)))
+    return st.fixed_dictionaries({"bin_boundaries": bounds,
+                                  "output_mode": st.sampled_from(("multi_hot", "count",
+                                                                  "one_hot"))})
+
+
+def _discretized(shape, cfg):
+    bins = len(cfg["bin_boundaries"]) + 1
+    return (shape[0], bins) if cfg["output_mode"] == "one_hot" else (bins,)
+
+
+@st.composite
+def _mel_configs(draw, shape):
+    length = draw(st.sampled_from([n for n in (2, 4) if n // 2 < shape[0]]))
+    return {"fft_length": length, "sequence_length": length,
+            "sequence_stride": draw(st.integers(1, 2)), "sampling_rate": 100,
+            "num_mel_bins": draw(st.integers(1, 4)), "max_freq": 50.0,
+            "power_to_db": draw(st.booleans())}
+
+
+def _mel_out(shape, cfg):
+    pad = cfg["fft_length"] // 2  # centred frames: the signal is padded by half an FFT
+    frames = (shape[0] + 2 * pad - cfg["sequence_length"]) // cfg["sequence_stride"] + 1
+    return (cfg["num_mel_bins"], frames)
+
+
+@st.composite
+def _stft_configs(draw, shape):
+    frame = draw(st.integers(2, min(4, shape[0])))
+    return {"frame_length": frame, "frame_step": draw(st.integers(1, 2)), "fft_length": 4,
+            "mode": draw(st.sampled_from(("log", "magnitude", "psd", "real", "imag")))}
+
+
+def _stft_out(shape, cfg):
+    frames = (shape[0] - cfg["frame_length"]) // cfg["frame_step"] + 1
+    return (frames, cfg["fft_length"] // 2 + 1)
+
+
+def _make_pipeline(cfg, name, dtype=None):
+    return eval(_pipeline_literal(cfg, name, dtype), {"keras": keras})  # noqa: S307
+
+
+def _pipeline_literal(cfg, name, dtype=None):
+    extra = f", dtype={dtype!r}" if dtype else ""
+    return (f"keras.layers.Pipeline([keras.layers.Rescaling({cfg['scale']!r}, "
+            f"offset={cfg['offset']!r}, name={name + '_rescaling'!r}{extra})], name={name!r})")
+
+
+register(
+    LayerInfo("Rescaling", "preprocessing", lambda s: st.fixed_dictionaries(_RESCALE), ANY_RANK),
+    LayerInfo("Pipeline", "preprocessing", lambda s: st.fixed_dictionaries(_RESCALE), ANY_RANK,
+              make=_make_pipeline, literal=_pipeline_literal),
+    LayerInfo("Discretization", "preprocessing", _discretization_configs, VECTOR,
+              output_shape=_discretized, mask=lambda c: "none",
+              # TF's DenseBincount has no float16/bfloat16 kernel (InvalidArgumentError in
+              # every API under a mixed policy)
+              float32_only=lambda c: c["output_mode"] in ("multi_hot", "count")),
+    LayerInfo("MelSpectrogram", "preprocessing", _mel_configs, VECTOR, output_shape=_mel_out,
+              accepts=lambda s: s[0] >= 2, mask=lambda c: "none"),
+    LayerInfo("STFTSpectrogram", "preprocessing", _stft_configs, frozenset({2}),
+              output_shape=_stft_out, accepts=lambda s: s[-1] == 1 and s[0] >= 2,
+              mask=lambda c: "none"),
+    LayerInfo("Normalization", "preprocessing", _adapted_configs, ANY_RANK,
+              make=_make_adapted, literal=_adapted_literal, stateful=True),
+    LayerInfo("NormalizationStats", "preprocessing", _normalization_configs, ANY_RANK,
+              class_name="Normalization", probe=_stats_in_subclassed,
+              note="held back, a finding the suite cannot carry yet (a model that fails to "
+                   "build in one API is not an observation): on Keras 3 (3.3.3 to 3.15.1 "
+                   "here) a subclassed model holding Normalization(mean=, variance=) fails "
+                   "on its first call (\"out of scope and cannot be used here\"), where "
+                   "Sequential and Functional work; no upstream issue found"),
+    LayerInfo("Resizing", "preprocessing", _resizing_configs, IMAGE,
+              output_shape=lambda s, c: (c["height"], c["width"], s[-1]),
+              accepts=lambda s: 64 * s[-1] <= MAX_ELEMENTS, mask=lambda c: "none"),
+    LayerInfo("CenterCrop", "preprocessing", _size, IMAGE,
+              output_shape=lambda s, c: (c["height"], c["width"], s[-1]), mask=lambda c: "none"),
+)
