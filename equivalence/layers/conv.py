@@ -90,6 +90,17 @@ def _adaptive_entry(kind, spatial):
                      mask=lambda c: "none")
 
 
+def _locally_connected_entry(kind, spatial):
+    """Keras 2's unshared convolution: valid padding only."""
+    def configs(shape):
+        return _conv(shape, spatial).map(lambda c: {**c, "padding": "valid"})
+
+    def out(shape, cfg):
+        return _spatial(shape, cfg, spatial, "kernel_size") + (cfg["filters"],)
+    return LayerInfo(kind, "conv", configs, frozenset({spatial + 1}), output_shape=out,
+                     mask=lambda c: "none")
+
+
 def _global_entry(kind, spatial, mask="none"):
     return LayerInfo(kind, "conv", lambda s: st.just({}), frozenset({spatial + 1}),
                      output_shape=lambda s, c: (s[-1],), mask=lambda c: mask)
@@ -108,6 +119,8 @@ register(
     _pool_entry("MaxPooling2D", 2),
     _pool_entry("AveragePooling2D", 2),
     _conv_entry("DepthwiseConv1D", 1, depthwise=True),
+    _locally_connected_entry("LocallyConnected1D", 1),
+    _locally_connected_entry("LocallyConnected2D", 2),
     _conv_entry("Conv3D", 3),
     _transpose_entry("Conv3DTranspose", 3),
     _pool_entry("MaxPooling3D", 3),

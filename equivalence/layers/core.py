@@ -41,6 +41,11 @@ register(
               output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized),
     LayerInfo("EinsumDense", "core", _einsum_dense, ANY_RANK,
               output_shape=lambda s, c: tuple(c["output_shape"]), mask=lambda c: "none"),
+    LayerInfo("TernaryDense", "core",
+              lambda s: st.fixed_dictionaries({"units": st.integers(1, 8),
+                                               "threshold": st.sampled_from((None, 0.5)),
+                                               "activation": st.sampled_from((None, "relu"))}),
+              ANY_RANK, output_shape=lambda s, c: s[:-1] + (c["units"],)),
     LayerInfo("Identity", "core", lambda s: st.just({}), ANY_RANK),
     LayerInfo("Activation", "core",
               lambda s: st.fixed_dictionaries({"activation": st.sampled_from(
