@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,15 +51,19 @@ def case_from(target: str) -> dict:
     or a known entry's name."""
     path = Path(target)
     if path.is_dir():
-        if not (path / "spec.json").is_file():
-            raise BadInput(f"{target}: not a failure directory (no spec.json)")
-        check = path.name.split("-")[0]
-        mode = dict(re.findall(r"(jit_compile|run_eagerly|optimizer|loss|"
-                               r"steps_per_execution)=([^-]+)", path.name))
-        apis = [line.split(":")[0] for line in (path / "failure.txt").read_text().splitlines()
-                if ":" in line] if (path / "failure.txt").is_file() else []
-        return {"spec": (path / "spec.json").read_text(), "mode": mode,
-                "cells": [[check, api] for api in apis or ["subclassed"]]}
+        # What the failure recorded (failure.json), not what its directory name suggests.
+        try:
+            spec = (path / "spec.json").read_text()
+            record = json.loads((path / "failure.json").read_text())
+            mode = {k: str(v) for k, v in record["mode"].items() if v is not None}
+            cells = [[record["check"], api] for api in record["failing"]]
+        except FileNotFoundError as exc:
+            raise BadInput(f"{target}: not a failure directory (no {Path(exc.filename).name})") \
+                from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BadInput(f"{target}: unreadable failure.json ({type(exc).__name__}: {exc})") \
+                from None
+        return {"spec": spec, "mode": mode, "cells": cells}
     from equivalence import known
 
     entry = next((e for e in known.KNOWN if e.name == target), None)

@@ -120,3 +120,22 @@ def test_bisect_reaches_past_the_last_tox_pair(monkeypatch):
 
 def test_bisect_bad_target_is_one_line():
     one_line_exit_2(run("equivalence.bisect", "no-such-entry"), "no-such-entry")
+
+
+def test_bisect_reads_a_failure_from_its_failure_json(tmp_path):
+    # The check, the mode and the failing APIs as the failure recorded them, whatever the
+    # directory is called; a broken record is one line (BadInput), not a guess.
+    directory = tmp_path / "renamed"
+    directory.mkdir()
+    (directory / "spec.json").write_text("{}")
+    (directory / "failure.json").write_text(json.dumps({
+        "check": "fit", "failing": ["functional", "subclassed"],
+        "mode": {"jit_compile": True, "run_eagerly": False, "optimizer": "adam",
+                 "loss": "mse", "steps_per_execution": 2}}))
+    case = bisect.case_from(str(directory))
+    assert case["cells"] == [["fit", "functional"], ["fit", "subclassed"]]
+    assert case["mode"] == {"jit_compile": "True", "run_eagerly": "False", "optimizer": "adam",
+                            "loss": "mse", "steps_per_execution": "2"}
+    (directory / "failure.json").write_text("{not json")
+    with pytest.raises(bisect.BadInput, match="unreadable failure.json"):
+        bisect.case_from(str(directory))

@@ -54,10 +54,12 @@ class LayerInfo:
     # A class of plain Keras code the layer is built with: minimal.py writes its source.
     helper: type | None = None
 
+    # False for a kind that is no Keras class (Nested builds models): available everywhere.
+    needs_class: bool = True
+
     @property
     def available(self) -> bool:
-        if not (has_layer(self.class_name or self.kind) or self.make is not None
-                or self.cls is not None):
+        if self.cls is None and self.needs_class and not has_layer(self.class_name or self.kind):
             return False
         return self.probe is None or _probe_passes(self.kind)
 
@@ -110,6 +112,18 @@ def candidates(shape: Shape, is_int: bool, masked: bool, exclude=()) -> list[Lay
             continue
         out.append(info)
     return out
+
+
+def mask_of(make: Callable[[], Any]) -> Callable[[dict], str]:
+    """A kind's mask mode asked of this Keras' layer (`make()` builds one): "passes" where it
+    supports masking (Keras 3's Identity, Rescaling, Normalization), "none" where it does
+    not (Keras 2's). Asked once, at registration: building a layer touches Python's
+    `random`, which Hypothesis forbids inside a strategy."""
+    try:
+        mode = "passes" if make().supports_masking else "none"
+    except AttributeError:  # no such class in this Keras: the kind is not drawn anyway
+        mode = "none"
+    return lambda cfg: mode
 
 
 def masked_after(mode: str, masked: bool) -> bool:

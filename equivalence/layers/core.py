@@ -1,7 +1,8 @@
 """Core layers: Dense, EinsumDense, Identity and activations."""
 from hypothesis import strategies as st
 
-from equivalence.layers import LayerInfo, register
+from equivalence.compat import keras
+from equivalence.layers import LayerInfo, mask_of, register
 
 ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax", "gelu", "elu", "selu", "swish")
 ANY_RANK = frozenset({1, 2, 3, 4})  # vector, sequence, image, volume
@@ -46,7 +47,8 @@ register(
                                                "threshold": st.sampled_from((None, 0.5)),
                                                "activation": st.sampled_from((None, "relu"))}),
               ANY_RANK, output_shape=lambda s, c: s[:-1] + (c["units"],)),
-    LayerInfo("Identity", "core", lambda s: st.just({}), ANY_RANK),
+    LayerInfo("Identity", "core", lambda s: st.just({}), ANY_RANK,
+              mask=mask_of(lambda: keras.layers.Identity())),
     LayerInfo("Activation", "core",
               lambda s: st.fixed_dictionaries({"activation": st.sampled_from(
                   # softmax over a size-1 axis is constant 1 (and Keras warns): not drawn
