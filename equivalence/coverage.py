@@ -76,8 +76,11 @@ def rows(layers_module=None, registry=None) -> list[Row]:
             if cls is not None and info.available:
                 drawn.setdefault(cls, []).append(kind)
             elif cls is not None:
-                broken.setdefault(
-                    cls, f"registry kind {kind} not drawn here: {getattr(info, 'note', '')}")
+                from equivalence.layers import NOT_YET_RUN, NOT_YET_RUN_NOTE
+
+                why = NOT_YET_RUN_NOTE if kind in NOT_YET_RUN and not getattr(info, "note", "") \
+                    else getattr(info, "note", "")
+                broken.setdefault(cls, f"registry kind {kind} not drawn here: {why}")
     # One name per class: the one that is its own __name__, else the first in order.
     canonical: dict[type, str] = {}
     for name in sorted(classes):

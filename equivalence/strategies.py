@@ -57,9 +57,12 @@ def parse_kinds(text: str) -> frozenset[str]:
 
 def focus_families() -> tuple[str, ...]:
     """The input families some focused kind can start a stack on (all without a focus)."""
-    if not FOCUS:
-        return INPUT_FAMILIES
-    return tuple(f for f in INPUT_FAMILIES if any(fits_family(k, f) for k in FOCUS))
+    kinds = FOCUS or {k for k, info in REGISTRY.items() if info.available}
+    # A family is offered where some kind needs it: volumes only where the 3D kinds are drawn.
+    return tuple(f for f in INPUT_FAMILIES
+                 if f != "volume" or any(REGISTRY[k].ranks == {4} for k in kinds if
+                                         REGISTRY[k].available)
+                 if not FOCUS or any(fits_family(k, f) for k in FOCUS))
 
 
 def input_specs(family: str | None = None) -> st.SearchStrategy[InputSpec]:

@@ -207,12 +207,12 @@ def test_bad_parity_kinds_is_one_line_and_exit_2(kinds, words):
 
 
 def test_parity_kinds_run_says_so_and_keeps_the_last_full_summary(tmp_path):
-    run = run_pytest("--parity-kinds=RNN,Conv1D", f"--results-dir={tmp_path}",
+    run = run_pytest("--parity-kinds=LSTM,Conv1D", f"--results-dir={tmp_path}",
                      "equivalence/test_outputs.py", "-k", "call_matches_sequential")
     assert run.returncode == 0, run.stdout[-2000:]
-    assert "every stack started with one of: Conv1D,RNN" in run.stdout
+    assert "every stack started with one of: Conv1D,LSTM" in run.stdout
     (path,) = (tmp_path / "equivalence").glob("summary-kinds-*.json")
-    assert json.loads(path.read_text())["kinds"] == ["Conv1D", "RNN"]
+    assert json.loads(path.read_text())["kinds"] == ["Conv1D", "LSTM"]
     assert not (tmp_path / "equivalence" / "summary.json").exists()
 
 
@@ -221,8 +221,8 @@ def test_focused_stacks_start_with_a_focused_kind(monkeypatch):
 
     from equivalence import strategies
 
-    monkeypatch.setattr(strategies, "FOCUS", frozenset({"Conv3D", "CategoryEncoding"}))
-    assert strategies.focus_families() == ("tokens", "volume")
+    monkeypatch.setattr(strategies, "FOCUS", frozenset({"Conv2D", "Embedding"}))
+    assert strategies.focus_families() == ("image", "tokens")
     seen = set()
 
     @settings(max_examples=60, derandomize=True, database=None)
@@ -232,4 +232,4 @@ def test_focused_stacks_start_with_a_focused_kind(monkeypatch):
         seen.add(spec.layers[0].kind)
 
     check()
-    assert seen == {"Conv3D", "CategoryEncoding"}
+    assert seen == {"Conv2D", "Embedding"}
