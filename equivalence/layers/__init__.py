@@ -98,13 +98,14 @@ NOT_YET_RUN = frozenset("""
     RandomHue RandomSaturation RandomColorDegeneration RandomColorJitter AugMix RandAugment
     Mosaic CutMix MixUp AutoContrast ContrastLimitedAdaptiveHistogramEqualization
     Equalization""".split())
-NOT_YET_RUN_NOTE = "not yet run on this Keras: drawn on Keras 3.13 so far (issue 14)"
+NOT_YET_RUN_NOTE = "not yet run on this Keras: a new kind, not drawn until verified (issue 14)"
 
 
 def _run_here() -> bool:
-    from equivalence import compat
-
-    return compat.version_triple(compat.KERAS_VERSION)[:2] == (3, 13) and compat.IS_KERAS3
+    """Nowhere yet: on Keras 3.13 the registry's meta-tests and a --parity-kinds run
+    passed, but the README's full draw found a failure in test_weights_and_count_params
+    that the stop ended before diagnosing (issue 14)."""
+    return False
 _PROBED: dict[str, bool] = {}
 
 
