@@ -394,6 +394,21 @@ KNOWN: tuple[Known, ...] = (
                           (LayerSpec.of("AlphaDropout", rate=0.5, seed=0),)),
     ),
     Known(
+        name="tf-keras-thresholded-relu-is-legacy",
+        cause="Keras 3 through TensorFlow: tf.keras.layers.ThresholdedReLU is Keras' legacy "
+              "class (keras.src.legacy.layers; keras.layers has no ThresholdedReLU), which a "
+              "legacy .h5 file saves but load_model cannot find (\"Unknown layer: "
+              "'ThresholdedReLU'\"). The .keras file loads it.",
+        upstream=None, where="keras/src/legacy/layers.py ThresholdedReLU, exported as "
+                             "tf.keras.layers.ThresholdedReLU; keras/src/legacy/saving/"
+                             "legacy_h5_format.py looks classes up in keras.layers",
+        recognise=Raises("ValueError", r"Unknown layer: 'ThresholdedReLU'"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
+        applies=lambda spec: "ThresholdedReLU" in spec.kinds(),
+        example=StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("ThresholdedReLU",
+                                                                   theta=1.0),)),
+    ),
+    Known(
         name="legacy-h5-unknown-subclassed",
         cause="Keras 3: a subclassed model registered with register_keras_serializable(package"
               "=...) saves to a legacy .h5 file, but load_model fails with \"Unknown layer: "
@@ -485,6 +500,25 @@ KNOWN: tuple[Known, ...] = (
         applies=_seeded_noise, jit_only=True, example=_NOISE_RESUME,
     ),
     Known(
+        name="keras2-subclassed-reload-rebuilds-adapted-layer",
+        cause="Keras 2: a subclassed model loaded from a .keras file builds its layers by "
+              "one call on the model's build shape, so a layer that was built before the "
+              "model (an adapted Normalization: by adapt(), batch dimension None) comes back "
+              "with the model's call shape as its build_config ([None, 1] becomes [1, 1]). "
+              "Outputs, weights and statistics agree; Sequential and Functional models "
+              "restore each layer's build_config.",
+        upstream=None, where="tf_keras/src/saving/serialization_lib.py (a subclassed "
+                             "model's build_from_config calls the model, not each layer's "
+                             "build_from_config)",
+        recognise=Repair(causes.configs_repair(causes.restore_build_batch),
+                         "each layer's build_config restored"),
+        checks=("keras_file",), apis=("subclassed",), keras=_KERAS2,
+        applies=lambda spec: "Normalization" in spec.kinds(),
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("Normalization", invert=False,
+                                        adapt_on=((1,), 0)),)),
+    ),
+    Known(
         name="keras2-loss-scale-not-saved",
         cause="Keras 2: the .keras file of a mixed_float16 model does not restore its "
               "LossScaleOptimizer's dynamic loss scale (16384 after a few steps comes back "
@@ -572,16 +606,17 @@ KNOWN: tuple[Known, ...] = (
     ),
     Known(
         name="legacy-h5-build-config-batch",
-        cause="A Sequential or Functional model holding a nested subclassed model built on "
-              "data gets the nested model's build_config back with batch dimension None "
-              "through a legacy .h5 file (the legacy loader never calls build_from_config; "
-              "Keras 2 and 3).",
+        cause="A Sequential or Functional model holding a layer built on data (a nested "
+              "subclassed model; on Keras 3 also a Normalization built by adapt(), batch "
+              "16) gets that layer's build_config back with batch dimension None through a "
+              "legacy .h5 file (the legacy loader never calls build_from_config; Keras 2 "
+              "and 3).",
         upstream=None, where="keras/src/legacy/saving/ (no build_from_config, which "
                              "keras/src/saving/serialization_lib.py calls for .keras)",
         recognise=Repair(causes.configs_repair(causes.restore_build_batch),
                          "each nested layer's build_config restored"),
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=("2.15.0", None),
-        applies=_nested("subclassed"),
+        applies=lambda spec: _nested("subclassed")(spec) or "Normalization" in spec.kinds(),
         overlaps=("legacy-h5-node-mask-none", "legacy-h5-nested-config-keys"),
         example=_HOLDS_SUBCLASSED,
     ),

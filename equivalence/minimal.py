@@ -154,6 +154,8 @@ OBSERVE = {
                "    clone(x, training=False)",
                "    for a, b in zip({layers_of}, {layers_of_clone}):",
                "        b.set_weights(a.get_weights())",
+               "        if hasattr(b, 'finalize_state'):  # as Keras' loaders do",
+               "            b.finalize_state()",
                "    out[how] = state(clone)",
                "return out"],
     "weights_file": ['path = os.path.join(tempfile.mkdtemp(), "model{weights_suffix}")',

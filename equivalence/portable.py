@@ -118,6 +118,16 @@ def assemble(api, layers, input_shape, input_dtype, name="stack"):
     return model
 
 
+def set_weights(layer, values):
+    """layer.set_weights(values), then the layer's state derived from its weights refreshed
+    (finalize_state), as Keras 2's set_weights and every Keras loader do: Keras 3's
+    set_weights leaves an adapted Normalization computing with the statistics it had before
+    (in every API alike; compare keras-team/keras#20147)."""
+    layer.set_weights(values)
+    if values and hasattr(layer, "finalize_state"):
+        layer.finalize_state()
+
+
 def copy_weights(source, target):
     """Copy weights layer by layer (recursing into nested models), never the flat list."""
     src, dst = stack_layers(source), stack_layers(target)
@@ -127,7 +137,7 @@ def copy_weights(source, target):
         if isinstance(a, keras.Model):
             copy_weights(a, b)
         else:
-            b.set_weights(a.get_weights())
+            set_weights(b, a.get_weights())
 
 
 @contextlib.contextmanager
@@ -392,8 +402,8 @@ def leaf_weights(model):
 def set_leaf_weights(model, weights):
     """Give every leaf layer its weights from a leaf_weights() dict."""
     for layer in leaf_layers(model):
-        layer.set_weights([weights[f"{layer.name}::{i}"]
-                           for i in range(len(layer.get_weights()))])
+        set_weights(layer, [weights[f"{layer.name}::{i}"]
+                            for i in range(len(layer.get_weights()))])
 
 
 def leaf_trainable(model):

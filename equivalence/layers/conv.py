@@ -1,4 +1,6 @@
 """Convolution and pooling layers: 1D on (T, F), 2D on (H, W, C), 3D on (D, H, W, C)."""
+import functools
+
 from hypothesis import strategies as st
 
 from equivalence.layers import LayerInfo, prod, register
@@ -77,9 +79,35 @@ def _pool_entry(kind, spatial):
                      accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none")
 
 
+@functools.lru_cache(maxsize=None)
+def _sizes_in_graphs(pooling: str, n: int) -> tuple[int, ...]:
+    """The output sizes an adaptive pooling of a length-`n` axis computes inside a
+    tf.function. Keras 3.13's TensorFlow backend also pools a window one longer than the
+    largest it needs, which a graph refuses when that window exceeds the axis (output size
+    1: "Negative dimension size caused by subtracting 4 from 3"), in every API alike, while
+    eager calls run; predict and fit fail. No upstream issue found. Only the sizes that
+    compute are drawn, per axis (the backend windows each axis alike)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from equivalence.compat import keras
+
+    found = []
+    for size in range(1, n + 1):
+        layer = getattr(keras.layers, f"Adaptive{pooling}Pooling1D")(size)
+        try:
+            tf.function(layer)(np.zeros((1, n, 1), "float32"))
+            found.append(size)
+        except (ValueError, tf.errors.InvalidArgumentError):
+            pass
+    return tuple(found)
+
+
 def _adaptive_entry(kind, spatial):
+    pooling = "Average" if "Average" in kind else "Max"
+
     def configs(shape):
-        sizes = [st.integers(1, shape[i]) for i in range(spatial)]
+        sizes = [st.sampled_from(_sizes_in_graphs(pooling, shape[i])) for i in range(spatial)]
         size = sizes[0] if spatial == 1 else st.tuples(*sizes)
         return st.fixed_dictionaries({"output_size": size})
 
@@ -87,6 +115,7 @@ def _adaptive_entry(kind, spatial):
         size = cfg["output_size"]
         return ((size,) if spatial == 1 else tuple(size)) + (shape[-1],)
     return LayerInfo(kind, "conv", configs, frozenset({spatial + 1}), output_shape=out,
+                     accepts=lambda s: all(_sizes_in_graphs(pooling, n) for n in s[:spatial]),
                      mask=lambda c: "none")
 
 
@@ -98,6 +127,7 @@ def _locally_connected_entry(kind, spatial):
     def out(shape, cfg):
         return _spatial(shape, cfg, spatial, "kernel_size") + (cfg["filters"],)
     return LayerInfo(kind, "conv", configs, frozenset({spatial + 1}), output_shape=out,
+                     accepts=lambda s: all(_sizes_in_graphs(pooling, n) for n in s[:spatial]),
                      mask=lambda c: "none")
 
 
