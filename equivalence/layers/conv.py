@@ -92,9 +92,9 @@ def _sizes_in_graphs(pooling: str, n: int) -> tuple[int, ...]:
 
     from equivalence.compat import keras
 
-    found = []
-    for size in range(1, n + 1):
-        layer = getattr(keras.layers, f"Adaptive{pooling}Pooling1D")(size)
+    found, cls = [], getattr(keras.layers, f"Adaptive{pooling}Pooling1D", None)
+    for size in range(1, n + 1) if cls is not None else ():
+        layer = cls(size)
         try:
             tf.function(layer)(np.zeros((1, n, 1), "float32"))
             found.append(size)

@@ -17,6 +17,16 @@ def _make_spectral(cfg, name, dtype=None):
                                               name=name, **extra)
 
 
+def _spectral_deserializes():
+    """Keras 2 (2.15, tf_keras 2.21) cannot rebuild its SpectralNormalization from a config
+    (deserialize returns the class name as a str), so every saving path fails in every API
+    alike, and tf.saved_model.save of it fails too (a symbolic tensor used as a bool)."""
+    layer = keras.layers.SpectralNormalization(keras.layers.Dense(1))
+    rebuilt = keras.layers.deserialize(keras.layers.serialize(layer))
+    if not isinstance(rebuilt, keras.layers.Layer):
+        raise TypeError(f"deserialize gave {type(rebuilt).__name__}, not a layer")
+
+
 def _spectral_literal(cfg, name, dtype=None):
     extra = f", dtype={dtype!r}" if dtype else ""
     return (f"keras.layers.SpectralNormalization(keras.layers.Dense({cfg['units']}, "
@@ -50,6 +60,9 @@ register(
                                                "power_iterations": st.integers(1, 2)}),
               ANY_RANK, output_shape=lambda s, c: s[:-1] + (c["units"],),
               make=_make_spectral, literal=_spectral_literal, mask=lambda c: "none",
+              probe=_spectral_deserializes,
+              note="Keras 2's SpectralNormalization does not deserialize (a str comes back "
+                   "from its config), so every saving path fails in every API alike",
               # A training call normalizes the wrapped kernel in place (a power iteration),
               # so the inference call after it computes the same output.
               stateful=True),
