@@ -127,7 +127,6 @@ def _locally_connected_entry(kind, spatial):
     def out(shape, cfg):
         return _spatial(shape, cfg, spatial, "kernel_size") + (cfg["filters"],)
     return LayerInfo(kind, "conv", configs, frozenset({spatial + 1}), output_shape=out,
-                     accepts=lambda s: all(_sizes_in_graphs(pooling, n) for n in s[:spatial]),
                      mask=lambda c: "none")
 
 
