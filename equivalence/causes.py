@@ -152,6 +152,18 @@ def drop_nested_keys(*keys: str) -> Callable[[dict, dict], None]:
     return fix
 
 
+def drop_shared_object_ids(config, original=None) -> None:
+    """Remove serialization_lib's `shared_object_id` bookkeeping keys everywhere in a
+    config (Keras 2 echoes them in a loaded layer's auto config)."""
+    if isinstance(config, dict):
+        config.pop("shared_object_id", None)
+        for value in config.values():
+            drop_shared_object_ids(value)
+    elif isinstance(config, list):
+        for value in config:
+            drop_shared_object_ids(value)
+
+
 def restore_build_batch(config: dict, original: dict) -> None:
     """Each nested layer's build_config as the original recorded it."""
     before = by_name(original)

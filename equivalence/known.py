@@ -519,6 +519,27 @@ KNOWN: tuple[Known, ...] = (
                                         adapt_on=((1,), 0)),)),
     ),
     Known(
+        name="keras2-auto-config-keeps-shared-object-id",
+        cause="Keras 2: a layer without its own get_config (Identity) returns the constructor "
+              "arguments it was built with (its auto config). A subclassed model's .keras "
+              "file holds each layer's dtype policy with serialization_lib's "
+              "shared_object_id (the model and its layers share one Policy object under a "
+              "mixed policy), and the loader passes that config on, so the loaded layer's "
+              "config carries the key — in any API, depending on what the process "
+              "serialized before (observed again, the same API may not show it). Outputs "
+              "and weights agree.",
+        upstream=None, where="tf_keras/src/engine/base_layer.py (auto get_config from the "
+                             "constructor's arguments) and tf_keras/src/saving/"
+                             "serialization_lib.py (shared_object_id)",
+        recognise=Repair(causes.configs_repair(causes.drop_shared_object_ids),
+                         "shared_object_id keys removed from the loaded config"),
+        checks=("keras_file",), apis=APIS, keras=_KERAS2,
+        applies=lambda spec: _mixed(spec) and "Identity" in spec.kinds(),
+        example=StackSpec(InputSpec("tokens", (2,), "int32", 4),
+                          (LayerSpec.of("Embedding", input_dim=4, output_dim=2),
+                           LayerSpec.of("Identity")), policy="mixed_float16"),
+    ),
+    Known(
         name="keras2-loss-scale-not-saved",
         cause="Keras 2: the .keras file of a mixed_float16 model does not restore its "
               "LossScaleOptimizer's dynamic loss scale (16384 after a few steps comes back "

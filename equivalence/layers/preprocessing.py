@@ -186,11 +186,11 @@ register(
               # every API under a mixed policy; Keras 2.15 and tf_keras do not raise)
               float32_only=lambda c: IS_KERAS3 and c["output_mode"] in ("multi_hot", "count"),
               probe=_discretization_probe,
-              note="drawn in the output modes whose symbolic shape is the eager one: Keras "
-                   "3 gives a symbolic Discretization its input's shape (one_hot: "
-                   "keras-team/keras#22044, fixed in #22048; multi_hot, count: #22403), so "
-                   "Sequential and Functional see a wrong shape where subclassed runs; Keras 2.15 "
-                   "keeps multi_hot, 3.3.3 to 3.13.2 none, 3.15.1 all three"),
+              note="drawn only in the output modes whose symbolic shape is the eager one "
+                   "(Keras 2 multi_hot; 3.3.3 to 3.13.2 none; 3.15.1 all three): Keras 3 gives "
+                   "a symbolic Discretization its input's shape (one_hot: keras-team/keras"
+                   "#22044, fixed in #22048; multi_hot, count: #22403), so Sequential and "
+                   "Functional see a wrong shape where subclassed runs"),
     LayerInfo("MelSpectrogram", "preprocessing", _mel_configs, VECTOR, output_shape=_mel_out,
               accepts=lambda s: s[0] >= 2 and bool(_mel_framings(s[0])),
               mask=lambda c: "none"),
