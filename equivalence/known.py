@@ -638,8 +638,27 @@ KNOWN: tuple[Known, ...] = (
                          "each nested layer's build_config restored"),
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=("2.15.0", None),
         applies=lambda spec: _nested("subclassed")(spec) or "Normalization" in spec.kinds(),
-        overlaps=("legacy-h5-node-mask-none", "legacy-h5-nested-config-keys"),
+        overlaps=("legacy-h5-node-mask-none", "legacy-h5-nested-config-keys",
+                  "legacy-h5-normalization-not-finalized"),
         example=_HOLDS_SUBCLASSED,
+    ),
+    Known(
+        name="legacy-h5-normalization-not-finalized",
+        cause="Keras 3 before 3.6: the legacy .h5 loader sets an adapted Normalization's "
+              "weights without calling finalize_state, so the loaded layer normalizes with "
+              "its build-time statistics (mean 0, variance 1): the loaded model's outputs "
+              "differ from the original's in every API that loads the file.",
+        upstream="keras-team/keras#20147", where="keras/src/legacy/saving/legacy_h5_format.py "
+                                                  "(finalize_state added by "
+                                                  "keras-team/keras#20168)",
+        recognise=Workaround("finalize_after_load", "finalize_state called on every loaded "
+                                                    "layer, as the fixed loader does"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=("3.3.3", "3.5.0"),
+        applies=lambda spec: "Normalization" in spec.kinds(),
+        overlaps=("legacy-h5-build-config-batch",),
+        example=StackSpec(InputSpec("vector", (2,)),
+                          (LayerSpec.of("Normalization", invert=False,
+                                        adapt_on=((2,), 0)),)),
     ),
     Known(
         name="functional-cast-op-layer-renamed",

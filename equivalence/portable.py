@@ -455,7 +455,16 @@ def observe_keras_file(model, x):
 
 def observe_legacy_h5(model, x):
     """The legacy whole-model HDF5 file (model.save('*.h5') / load_model)."""
-    return _file_round_trip(model, x, "model.h5", keras.models.load_model)
+    return _file_round_trip(model, x, "model.h5", _load_h5)
+
+
+def _load_h5(path):
+    loaded = keras.models.load_model(path)
+    if "finalize_after_load" in ACTIVE_WORKAROUNDS:  # what keras-team/keras#20168 added
+        for layer in leaf_layers(loaded):
+            if hasattr(layer, "finalize_state"):
+                layer.finalize_state()
+    return loaded
 
 
 # Weights-only files: .weights.h5 on Keras 3; HDF5 and a TF checkpoint on Keras 2.

@@ -1,4 +1,6 @@
 """Normalization layers."""
+import functools
+
 from hypothesis import strategies as st
 
 from equivalence.compat import IS_KERAS3, keras
@@ -25,6 +27,21 @@ def _spectral_deserializes():
     rebuilt = keras.layers.deserialize(keras.layers.serialize(layer))
     if not isinstance(rebuilt, keras.layers.Layer):
         raise TypeError(f"deserialize gave {type(rebuilt).__name__}, not a layer")
+
+
+@functools.lru_cache(maxsize=None)
+def _spectral_needs_float32() -> bool:
+    """Keras 3.3 computes the spectral norm in the layer's compute dtype, and TF has no
+    float16 CPU kernel for its Svd (NotFoundError in every API alike under a mixed policy);
+    later Keras compute it in float32. Asked of the layer, as a user finds out."""
+    import numpy as np
+
+    layer = keras.layers.SpectralNormalization(keras.layers.Dense(1), dtype="mixed_float16")
+    try:
+        layer(np.ones((1, 2), "float32"), training=True)
+    except Exception:  # noqa: BLE001 - TF's NotFoundError, in any form
+        return True
+    return False
 
 
 def _spectral_literal(cfg, name, dtype=None):
@@ -61,6 +78,7 @@ register(
               ANY_RANK, output_shape=lambda s, c: s[:-1] + (c["units"],),
               make=_make_spectral, literal=_spectral_literal, mask=lambda c: "none",
               probe=_spectral_deserializes,
+              float32_only=lambda c: _spectral_needs_float32(),
               note="Keras 2's SpectralNormalization does not deserialize (a str comes back "
                    "from its config), so every saving path fails in every API alike",
               # A training call normalizes the wrapped kernel in place (a power iteration),
