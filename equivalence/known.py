@@ -540,6 +540,25 @@ KNOWN: tuple[Known, ...] = (
                            LayerSpec.of("Identity")), policy="mixed_float16"),
     ),
     Known(
+        name="keras2-bfloat16-normalization-not-loaded",
+        cause="Keras 2: under mixed_bfloat16 a model holding an adapted Normalization saves "
+              "to a .keras, .h5 or weights file that cannot be loaded in any API: the layer's "
+              "load_own_variables assigns the stored statistics to its autocast variables "
+              "and TensorFlow cannot convert them (\"No cast function available\"). "
+              "Keras 3 loads it.",
+        upstream=None, where="tf_keras/src/layers/preprocessing/normalization.py "
+                             "load_own_variables, through mixed_precision/autocast_variable.py "
+                             "assign",
+        recognise=Raises("ValueError", r"No cast function available"),
+        checks=("keras_file", "weights_file", "legacy_h5"), apis=APIS, keras=_KERAS2,
+        apis_for=(("legacy_h5", ("sequential", "functional")),),  # Keras 2 saves no
+        # subclassed model to .h5
+        applies=lambda spec: spec.policy == "mixed_bfloat16" and "Normalization" in spec.kinds(),
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("Normalization", invert=False, adapt_on=((1,), 0)),),
+                          policy="mixed_bfloat16"),
+    ),
+    Known(
         name="keras2-loss-scale-not-saved",
         cause="Keras 2: the .keras file of a mixed_float16 model does not restore its "
               "LossScaleOptimizer's dynamic loss scale (16384 after a few steps comes back "
