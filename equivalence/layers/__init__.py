@@ -78,11 +78,10 @@ class LayerInfo:
 
 REGISTRY: dict[str, LayerInfo] = {}
 
-# The kinds added at bcad8a8/ae3fabc. The whole suite has run them on Keras 3.13 (the
-# README's environment) and passed; on Keras 2.15 the first run found a new discrepancy
-# (an adapted Normalization's build_config after a subclassed model's .keras round trip)
-# and failures not yet diagnosed. Until each environment has run them, they are drawn on
-# Keras 3.13 only; elsewhere `python -m equivalence.coverage` says "not yet run here".
+# The kinds added at bcad8a8/ae3fabc are drawn on the Keras versions where the suite has
+# run them (`pytest equivalence --parity-kinds=<all of them>` and the environment's tox run)
+# and what they found is placed (docs/findings.md, 13). Elsewhere they are not drawn yet and
+# `python -m equivalence.coverage` says so; an environment joins once it has run them.
 NOT_YET_RUN = frozenset("""
     EinsumDense Identity ThresholdedReLU TernaryDense RMSNormalization SpectralNormalization
     SpatialDropout3D ZeroPadding3D Cropping3D UpSampling3D DepthwiseConv1D LocallyConnected1D
@@ -99,13 +98,16 @@ NOT_YET_RUN = frozenset("""
     Mosaic CutMix MixUp AutoContrast ContrastLimitedAdaptiveHistogramEqualization
     Equalization""".split())
 NOT_YET_RUN_NOTE = "not yet run on this Keras: a new kind, not drawn until verified (issue 14)"
+# TF 2.21 (3.13.2), 2.15 (2.15.0), 2.21 + tf_keras (2.21.0) and 2.16 (3.3.3).
+NEW_KINDS_RUN_ON = frozenset({"3.13.2", "2.15.0", "2.21.0", "3.3.3"})
 
 
 def _run_here() -> bool:
-    """Nowhere yet: on Keras 3.13 the registry's meta-tests and a --parity-kinds run
-    passed, but the README's full draw found a failure in test_weights_and_count_params
-    that the stop ended before diagnosing (issue 14)."""
-    return False
+    from equivalence.compat import KERAS_VERSION
+
+    return KERAS_VERSION in NEW_KINDS_RUN_ON
+
+
 _PROBED: dict[str, bool] = {}
 
 
