@@ -98,8 +98,11 @@ NOT_YET_RUN = frozenset("""
     Mosaic CutMix MixUp AutoContrast ContrastLimitedAdaptiveHistogramEqualization
     Equalization""".split())
 NOT_YET_RUN_NOTE = "not yet run on this Keras: a new kind, not drawn until verified (issue 14)"
-# TF 2.21 (3.13.2), 2.15 (2.15.0), 2.21 + tf_keras (2.21.0) and 2.16 (3.3.3).
-NEW_KINDS_RUN_ON = frozenset({"3.13.2", "2.15.0", "2.21.0", "3.3.3"})
+# TF 2.21 (3.13.2): its focused run and the README's full run passed. TF 2.15, tf_keras
+# 2.21 and TF 2.16 ran them focused and what they found is placed, but TF 2.16's full tox
+# run found more (3D pooling has no float16 kernel, now pinned; a Softmax warning, now
+# ignored): they join once their full tox runs pass.
+NEW_KINDS_RUN_ON = frozenset({"3.13.2"})
 
 
 def _run_here() -> bool:

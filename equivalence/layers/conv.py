@@ -71,12 +71,31 @@ def _transpose_entry(kind, spatial):
                      mask=lambda c: "none")
 
 
+@functools.lru_cache(maxsize=None)
+def _no_float16_kernel(kind: str) -> bool:
+    """TensorFlow has no float16 CPU kernel for MaxPool3D/AvgPool3D (NotFoundError in every
+    API alike under mixed_float16, every Keras here): such a layer is pinned to float32
+    under a mixed policy, as a user must. Asked of the layer."""
+    import numpy as np
+
+    from equivalence.compat import keras
+
+    try:
+        getattr(keras.layers, kind)(1, dtype="mixed_float16")(np.zeros((1, 1, 1, 1, 1),
+                                                                        "float32"))
+    except Exception:  # noqa: BLE001 - TF's NotFoundError, in any form
+        return True
+    return False
+
+
 def _pool_entry(kind, spatial):
     def out(shape, cfg):
         return _spatial(shape, cfg, spatial, "pool_size") + (shape[-1],)
     return LayerInfo(kind, "conv", lambda s: _window(s, spatial, pool=True),
                      frozenset({spatial + 1}), output_shape=out,
-                     accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none")
+                     accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none",
+                     float32_only=(lambda c: _no_float16_kernel(kind)) if spatial == 3
+                     else (lambda c: False))
 
 
 @functools.lru_cache(maxsize=None)
