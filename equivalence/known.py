@@ -125,6 +125,18 @@ def _nested(api: str) -> Callable[[StackSpec], bool]:
                             for layer in spec.layers)
 
 
+def _holds(kind: str) -> Callable[[StackSpec], bool]:
+    """Whether a layer of `kind` is anywhere in the stack."""
+    return lambda spec: kind in spec.kinds()
+
+
+def _adapted_normalization(features: int, policy: str = "float32") -> StackSpec:
+    """One Normalization adapted on a seeded sample, on a vector of `features`."""
+    return StackSpec(InputSpec("vector", (features,)),
+                     (LayerSpec.of("Normalization", invert=False, adapt_on=((features,), 0)),),
+                     policy=policy)
+
+
 def _any_nested(spec: StackSpec) -> bool:
     return any(layer.kind == "Nested" for layer in spec.layers)
 
@@ -389,7 +401,7 @@ KNOWN: tuple[Known, ...] = (
         recognise=Workaround("keras_alpha_dropout",
                              "keras.layers.AlphaDropout built instead of the legacy class"),
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
-        applies=lambda spec: "AlphaDropout" in spec.kinds(),
+        applies=_holds("AlphaDropout"),
         example=StackSpec(InputSpec("sequence", (2, 1)),
                           (LayerSpec.of("AlphaDropout", rate=0.5, seed=0),)),
     ),
@@ -404,7 +416,7 @@ KNOWN: tuple[Known, ...] = (
                              "legacy_h5_format.py looks classes up in keras.layers",
         recognise=Raises("ValueError", r"Unknown layer: 'ThresholdedReLU'"),
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
-        applies=lambda spec: "ThresholdedReLU" in spec.kinds(),
+        applies=_holds("ThresholdedReLU"),
         example=StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("ThresholdedReLU",
                                                                    theta=1.0),)),
     ),
@@ -513,10 +525,7 @@ KNOWN: tuple[Known, ...] = (
         recognise=Repair(causes.configs_repair(causes.restore_build_batch),
                          "each layer's build_config restored"),
         checks=("keras_file",), apis=("subclassed",), keras=_KERAS2,
-        applies=lambda spec: "Normalization" in spec.kinds(),
-        example=StackSpec(InputSpec("vector", (1,)),
-                          (LayerSpec.of("Normalization", invert=False,
-                                        adapt_on=((1,), 0)),)),
+        applies=_holds("Normalization"), example=_adapted_normalization(1),
     ),
     Known(
         name="keras2-auto-config-keeps-shared-object-id",
@@ -534,7 +543,7 @@ KNOWN: tuple[Known, ...] = (
         recognise=Repair(causes.configs_repair(causes.drop_shared_object_ids),
                          "shared_object_id keys removed from the loaded config"),
         checks=("keras_file",), apis=APIS, keras=_KERAS2,
-        applies=lambda spec: _mixed(spec) and "Identity" in spec.kinds(),
+        applies=lambda spec: _mixed(spec) and _holds("Identity")(spec),
         example=StackSpec(InputSpec("tokens", (2,), "int32", 4),
                           (LayerSpec.of("Embedding", input_dim=4, output_dim=2),
                            LayerSpec.of("Identity")), policy="mixed_float16"),
@@ -553,10 +562,12 @@ KNOWN: tuple[Known, ...] = (
         checks=("keras_file", "weights_file", "legacy_h5"), apis=APIS, keras=_KERAS2,
         apis_for=(("legacy_h5", ("sequential", "functional")),),  # Keras 2 saves no
         # subclassed model to .h5
-        applies=lambda spec: spec.policy == "mixed_bfloat16" and "Normalization" in spec.kinds(),
-        example=StackSpec(InputSpec("vector", (1,)),
-                          (LayerSpec.of("Normalization", invert=False, adapt_on=((1,), 0)),),
-                          policy="mixed_bfloat16"),
+        applies=lambda spec: spec.policy == "mixed_bfloat16" and _holds("Normalization")(spec),
+        # a file that did load would still rebuild the adapted layer (.keras, subclassed) or
+        # lose its build batch (.h5)
+        overlaps=("keras2-subclassed-reload-rebuilds-adapted-layer",
+                  "legacy-h5-build-config-batch"),
+        example=_adapted_normalization(1, "mixed_bfloat16"),
     ),
     Known(
         name="keras2-loss-scale-not-saved",
@@ -656,7 +667,7 @@ KNOWN: tuple[Known, ...] = (
         recognise=Repair(causes.configs_repair(causes.restore_build_batch),
                          "each nested layer's build_config restored"),
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=("2.15.0", None),
-        applies=lambda spec: _nested("subclassed")(spec) or "Normalization" in spec.kinds(),
+        applies=lambda spec: _nested("subclassed")(spec) or _holds("Normalization")(spec),
         overlaps=("legacy-h5-node-mask-none", "legacy-h5-nested-config-keys",
                   "legacy-h5-normalization-not-finalized"),
         example=_HOLDS_SUBCLASSED,
@@ -673,11 +684,8 @@ KNOWN: tuple[Known, ...] = (
         recognise=Workaround("finalize_after_load", "finalize_state called on every loaded "
                                                     "layer, as the fixed loader does"),
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=("3.3.3", "3.5.0"),
-        applies=lambda spec: "Normalization" in spec.kinds(),
-        overlaps=("legacy-h5-build-config-batch",),
-        example=StackSpec(InputSpec("vector", (2,)),
-                          (LayerSpec.of("Normalization", invert=False,
-                                        adapt_on=((2,), 0)),)),
+        applies=_holds("Normalization"), overlaps=("legacy-h5-build-config-batch",),
+        example=_adapted_normalization(2),
     ),
     Known(
         name="functional-cast-op-layer-renamed",
