@@ -13,7 +13,7 @@ from equivalence import artifacts, known, portable, summary, workarounds
 from equivalence.builders import build, build_all
 from equivalence.causes import disagrees_with_itself
 from equivalence.compare import BITWISE, compare_observations, differences, tolerance_for
-from equivalence.data import make_inputs
+from equivalence.data import feedable, make_inputs
 from equivalence.portable import APIS
 from equivalence.spec import StackSpec
 
@@ -139,6 +139,7 @@ def _observe(check: Check, spec: StackSpec, mode: Mode, weights=None, x=None) ->
             portable.set_leaf_weights(model, weights)
     weights = portable.leaf_weights(models["sequential"])  # before any call mutates them
     x = make_inputs(spec) if x is None else x
+    fed = feedable(x)
     kwargs = {"fresh": lambda api: build(spec.reseeded(), api)} if check.fresh else {}
     out = {}
     for api in APIS:
@@ -146,9 +147,9 @@ def _observe(check: Check, spec: StackSpec, mode: Mode, weights=None, x=None) ->
             portable.compile_for(models[api], mode.jit_compile, mode.run_eagerly,
                                  **(mode.compile_kwargs() if check.trains else {}))
         if check.raises_is_finding:
-            out[api] = portable.observe_safely(check.observe, models[api], x, **kwargs)
+            out[api] = portable.observe_safely(check.observe, models[api], fed, **kwargs)
         else:
-            out[api] = check.observe(models[api], x, **kwargs)
+            out[api] = check.observe(models[api], fed, **kwargs)
     return out, models, x, weights
 
 

@@ -76,9 +76,9 @@ def rows(layers_module=None, registry=None) -> list[Row]:
             if cls is not None and info.available:
                 drawn.setdefault(cls, []).append(kind)
             elif cls is not None:
-                from equivalence.layers import NOT_YET_RUN, NOT_YET_RUN_NOTE
+                from equivalence.layers import NOT_YET_RUN_NOTE, run_here
 
-                why = NOT_YET_RUN_NOTE if kind in NOT_YET_RUN and not getattr(info, "note", "") \
+                why = NOT_YET_RUN_NOTE if not run_here(kind) and not getattr(info, "note", "") \
                     else getattr(info, "note", "")
                 broken.setdefault(cls, f"registry kind {kind} not drawn here: {why}")
     # One name per class: the one that is its own __name__, else the first in order.

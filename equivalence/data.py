@@ -16,6 +16,8 @@ def make_inputs(spec: StackSpec, batch: int | None = None) -> np.ndarray:
     batch = batch or spec.batch
     rng = np.random.default_rng(spec.seed)
     shape = (batch,) + tuple(spec.input.shape)
+    if spec.input.dtype == "string":
+        return words(rng, shape, spec.input.vocab)
     if spec.input.dtype == "int32":
         x = rng.integers(1, spec.input.vocab, size=shape).astype(np.int32)
     else:
@@ -25,6 +27,27 @@ def make_inputs(spec: StackSpec, batch: int | None = None) -> np.ndarray:
         for row in range(0, batch, 2):
             keep = int(rng.integers(1, steps + 1))
             x[row, keep:] = 0
+    return x
+
+
+def words(rng, shape, vocab: int) -> np.ndarray:
+    """Text of the words w1..w<vocab> as bytes (the form Keras' string tensors take): one
+    word an element, or, for a (batch, 1) input, a sentence of 1 to 3 words a row (what
+    TextVectorization splits)."""
+    if tuple(shape[1:]) == (1,):
+        rows = [" ".join(f"w{i}" for i in rng.integers(1, vocab + 1, rng.integers(1, 4)))
+                for _ in range(shape[0])]
+        return np.array(rows, dtype=bytes).reshape(shape)
+    return np.char.add(b"w", rng.integers(1, vocab + 1, shape).astype(bytes))
+
+
+def feedable(x):
+    """What Keras takes: strings as a tensor (Keras 3 refuses a NumPy array of bytes), any
+    other input as it is."""
+    if isinstance(x, np.ndarray) and x.dtype.kind in "SU":
+        import tensorflow as tf
+
+        return tf.constant(x)
     return x
 
 

@@ -335,6 +335,8 @@ def render(spec, check, mode, failing, weights: dict, x: np.ndarray) -> str:
         data = ("HERE = os.path.dirname(os.path.abspath(__file__))\n"
                 'x = np.load(os.path.join(HERE, "inputs.npz"))["x"]\n'
                 'WEIGHTS = dict(np.load(os.path.join(HERE, "weights.npz")))')
+    if spec.input.dtype == "string":
+        data += "\nx = tf.constant(x)  # Keras 3 takes strings as a tensor, not a NumPy array"
     data += f"\nAPIS, FAILING = {('sequential', 'functional', 'subclassed')!r}, {tuple(failing)!r}"
 
     layers_of = "leaves(m)" if nested else "m.layers"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-INPUT_FAMILIES = ("vector", "sequence", "image", "tokens", "volume")
+INPUT_FAMILIES = ("vector", "sequence", "image", "tokens", "volume", "text")
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
@@ -23,12 +23,14 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class InputSpec:
-    """The model input: shape without the batch axis, dtype, and vocabulary for token ids."""
+    """The model input: shape without the batch axis, dtype, and vocabulary for token ids
+    or words."""
 
     family: str
     shape: tuple[int, ...]
     dtype: str = "float32"
-    vocab: int | None = None  # token ids are drawn from [1, vocab); 0 is padding
+    # token ids are drawn from [1, vocab), 0 being padding; text from the words w1..w<vocab>
+    vocab: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from hypothesis import assume, settings
 from hypothesis import strategies as st
 
 from equivalence import compat
-from equivalence.layers import REGISTRY, candidates, masked_after, prod
+from equivalence.layers import REGISTRY, candidates, masked_after, prod, takes
 from equivalence.layers.nested import nested_configs
 from equivalence.spec import INPUT_FAMILIES, POLICIES, InputSpec, LayerSpec, StackSpec
 
@@ -28,14 +28,15 @@ REPLAY: StackSpec | None = None
 # Set by `pytest --parity-kinds`: every stack then starts with one of these kinds.
 FOCUS: frozenset[str] = frozenset()
 _FAMILY_RANK = {"vector": 1, "sequence": 2, "image": 3, "volume": 4}
+_STREAM_OF = {"tokens": "int", "text": "string"}  # the families that are not floats
 
 
 def fits_family(kind: str, family: str) -> bool:
     """Whether `kind` can be the first layer on an input of `family`."""
     info = REGISTRY[kind]
-    if family == "tokens":
-        return info.token_input
-    return not info.token_input and _FAMILY_RANK[family] in info.ranks
+    if family in _STREAM_OF:
+        return takes(info) == _STREAM_OF[family]
+    return takes(info) == "float" and _FAMILY_RANK[family] in info.ranks
 
 
 def parse_kinds(text: str) -> frozenset[str]:
@@ -58,10 +59,12 @@ def parse_kinds(text: str) -> frozenset[str]:
 def focus_families() -> tuple[str, ...]:
     """The input families some focused kind can start a stack on (all without a focus)."""
     kinds = FOCUS or {k for k, info in REGISTRY.items() if info.available}
-    # A family is offered where some kind needs it: volumes only where the 3D kinds are drawn.
+    # A family is offered where some kind needs it: volumes only where the 3D kinds are
+    # drawn, text where a kind takes strings.
+    drawn = [k for k in kinds if REGISTRY[k].available]
     return tuple(f for f in INPUT_FAMILIES
-                 if f != "volume" or any(REGISTRY[k].ranks == {4} for k in kinds if
-                                         REGISTRY[k].available)
+                 if f != "volume" or any(REGISTRY[k].ranks == {4} for k in drawn)
+                 if f != "text" or any(fits_family(k, f) for k in drawn)
                  if not FOCUS or any(fits_family(k, f) for k in FOCUS))
 
 
@@ -85,16 +88,19 @@ def _input_of(family: str) -> st.SearchStrategy[InputSpec]:
         side = st.integers(2, 5)
         return st.builds(InputSpec, st.just(family),
                          st.tuples(side, side, side, st.integers(1, 2)))
+    if family == "text":  # words (length >= 2) or one sentence (length 1) a row
+        return st.builds(InputSpec, st.just(family), st.tuples(st.integers(1, 6)),
+                         st.just("string"), st.integers(3, 8))
     return st.builds(InputSpec, st.just(family), st.tuples(st.integers(2, 8)),
                      st.just("int32"), st.integers(4, 20))
 
 
 @st.composite
-def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True, only=None):
-    """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape` (of the
-    kinds `only`, when given)."""
+def _next_layer(draw, shape, stream, masked, policy, vocab=None, nested_ok=True, only=None):
+    """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape` of
+    `stream` (floats, ids or strings: layers.TAKES), of the kinds `only` when given."""
     exclude = () if nested_ok else ("Nested",)
-    options = candidates(shape, is_int, masked, exclude)
+    options = candidates(shape, stream, masked, exclude)
     if only:
         options = [info for info in options if info.kind in only]
         assume(options)  # e.g. an input too small for every focused kind
@@ -112,7 +118,10 @@ def _next_layer(draw, shape, is_int, masked, policy, vocab=None, nested_ok=True,
     out = info.output_shape(shape, cfg)
     assume(all(d >= 1 for d in out) and prod(out) <= MAX_ELEMENTS)
     pinned = None
-    if policy != "float32" and (info.float32_only(cfg) or draw(st.booleans())):
+    # A layer of floats may be kept in float32 in a mixed stack; one on strings or giving
+    # ids or counts computes no floats (Keras refuses a float dtype for its ids).
+    floats = not info.string_input and info.stream_out(cfg) == "float"
+    if policy != "float32" and floats and (info.float32_only(cfg) or draw(st.booleans())):
         pinned = "float32"  # a single layer kept in float32 inside a mixed stack
     return LayerSpec.of(info.kind, pinned, **cfg), out, masked_after(info.mask(cfg), masked)
 
@@ -122,7 +131,7 @@ def inner_stack(draw, shape, masked=False):
     """1 to MAX_INNER_LAYERS float layers for a nested stack (no nesting inside)."""
     layers = []
     for _ in range(draw(st.integers(1, MAX_INNER_LAYERS))):
-        layer, shape, masked = draw(_next_layer(shape, False, masked, "float32",
+        layer, shape, masked = draw(_next_layer(shape, "float", masked, "float32",
                                                 nested_ok=False))
         layers.append(layer)
     return tuple(layers)
@@ -132,13 +141,15 @@ def inner_stack(draw, shape, masked=False):
 def _stacks(draw, max_layers, policies, family):
     inp = draw(input_specs(family))
     policy = draw(st.sampled_from(policies))
-    shape, is_int, masked = inp.shape, inp.dtype == "int32", False
+    shape, masked, vocab = inp.shape, False, inp.vocab
+    stream = _STREAM_OF.get(inp.family, "float")
     layers = []
     for i in range(draw(st.integers(1, max_layers))):
-        layer, shape, masked = draw(_next_layer(shape, is_int, masked, policy, inp.vocab,
+        layer, shape, masked = draw(_next_layer(shape, stream, masked, policy, vocab,
                                                 only=FOCUS if i == 0 else None))
         layers.append(layer)
-        is_int = False
+        info = REGISTRY[layer.kind]
+        stream, vocab = info.stream_out(layer.params), info.ids_out(layer.params)
     return StackSpec(inp, tuple(layers), policy, draw(st.integers(0, 2**16)),
                      draw(st.sampled_from(BATCHES)))
 

@@ -11,6 +11,7 @@ from hypothesis.errors import NoSuchExample
 from equivalence.builders import build, make_layers, output_shape
 from equivalence.data import make_inputs
 from equivalence.layers import REGISTRY, available_kinds
+from equivalence.layers.tokens import LOOKUP_MODES
 from equivalence import compat
 from equivalence.portable import APIS, compile_for, stack_layers, targets_for, training_kwargs
 from equivalence.spec import InputSpec, LayerSpec, StackSpec
@@ -23,6 +24,8 @@ PROBE_INPUTS = {1: InputSpec("vector", (4,)), 2: InputSpec("sequence", (6, 4)),
 ALTERNATIVES = {2: (InputSpec("sequence", (6, 1)),), 3: (InputSpec("image", (6, 6, 3)),),
                 4: (InputSpec("volume", (3, 3, 2, 1)),)}
 TOKENS = InputSpec("tokens", (6,), "int32", 10)
+TEXT = (InputSpec("text", (6,), "string", 8), InputSpec("text", (1,), "string", 8))  # words,
+# then one sentence a row
 KINDS = [k for k in available_kinds() if k != "Nested"]
 
 
@@ -32,7 +35,8 @@ def probe_input(kind, rank=None):
     if info.token_input:
         return TOKENS
     rank = rank or max(info.ranks)
-    for inp in (PROBE_INPUTS[rank], *ALTERNATIVES.get(rank, ())):
+    inputs = TEXT if info.string_input else (PROBE_INPUTS[rank], *ALTERNATIVES.get(rank, ()))
+    for inp in inputs:
         if info.accepts(inp.shape):
             return inp
     raise AssertionError(f"{kind} accepts none of the probe inputs of rank {rank}")
@@ -103,20 +107,31 @@ def test_stateful_flag_matches_non_trainable_weights(kind):
     assert bool(only_layer(probe(kind)).non_trainable_weights) == REGISTRY[kind].stateful
 
 
-# Pipeline takes a mask in call (and hands it to its layers) without supporting masking;
-# its claim "none" keeps the strategy from feeding it a mask. A masked Pipeline has not been
-# run through the suite yet (issue 14): until it has, the claim is knowingly conservative.
-_MASK_CLAIM_PENDING = {"Pipeline": "takes a mask without supports_masking; claimed 'none' "
-                                   "until a masked Pipeline has run through the suite"}
+# Kinds that take a mask in call only to hand it on (Pipeline to its layers, Lambda to its
+# function), and do not support masking: Keras destroys the mask they are given (with a UserWarning, an error here) and
+# nothing downstream sees it, so the strategy never puts them after a mask: claim "none".
+_DESTROYS_MASK = {"Pipeline", "Lambda"}
 
 
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.skip(
-    reason=_MASK_CLAIM_PENDING[k])) if k in _MASK_CLAIM_PENDING else k for k in KINDS])
+@pytest.mark.parametrize("kind", KINDS)
 def test_masking_claim_matches_supports_masking(kind):
     # "none": the kind neither supports masking nor takes a mask in call, so the strategy
     # never puts it after a mask. (Keras 3.16.dev RNNs take the mask without supporting it.)
     layer = only_layer(probe(kind))
     takes_mask = layer.supports_masking or "mask" in inspect.signature(layer.call).parameters
+    if kind in _DESTROYS_MASK and takes_mask and not layer.supports_masking:
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            spec = probe(kind)
+            x = compat.keras.Input(spec.input.shape)
+            masked = compat.keras.layers.Masking(0.0)(x)
+            out = only_layer(spec)(masked)
+        assert any("destroy the mask" in str(w.message) for w in caught), \
+            f"{kind} no longer says it destroys a mask: ask whether it keeps one now"
+        assert getattr(out, "_keras_mask", None) is None
+        takes_mask = False
     assert takes_mask == (REGISTRY[kind].mask({}) != "none")
 
 
@@ -240,3 +255,29 @@ def test_keras2_train_on_batch_with_two_steps_per_execution_raises_in_every_api(
                             **training_kwargs("sgd_momentum", "mse", 2))
         with pytest.raises(tf.errors.OutOfRangeError, match="End of sequence"):
             model.train_on_batch(x, targets_for(model, x))
+
+
+@pytest.mark.skipif("Lambda" not in KINDS, reason="Lambda is not drawn on this Keras yet")
+def test_a_lambda_is_refused_in_safe_mode_by_every_api(tmp_path):
+    # The keras_file check compares the three APIs' loads: a Lambda's Python lambda must be
+    # refused in safe mode (Keras' default) by every one of them, not merely alike.
+    spec = probe("Lambda")
+    for api in APIS:
+        path = str(tmp_path / f"{api}.keras")
+        build(spec, api).save(path)
+        with pytest.raises(ValueError, match="safe_mode"):
+            compat.keras.models.load_model(path, safe_mode=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stream_claim_matches_the_output_dtype(kind):
+    # What a kind claims to output decides what may follow it: floats go on to any layer,
+    # ids ("int") to a layer that takes ids, integer counts ("counts") to Dense only.
+    info = REGISTRY[kind]
+    modes = [m for m in LOOKUP_MODES if _some_config(kind, lambda c: c.get("output_mode") == m)]
+    for mode in modes or [None]:
+        spec = probe(kind, lambda c: mode is None or c.get("output_mode") == mode)
+        stream = info.stream_out(spec.layers[0].params)
+        y = build(spec, "sequential")(make_inputs(spec), training=False)
+        assert y.dtype.is_floating == (stream == "float"), \
+            f"{kind} {mode}: {y.dtype.name} but claims {stream}"

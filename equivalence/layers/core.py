@@ -1,4 +1,4 @@
-"""Core layers: Dense, EinsumDense, Identity and activations."""
+"""Core layers: Dense, EinsumDense, Identity, activations and Lambda."""
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
@@ -37,9 +37,21 @@ def _regularized(cfg):
                                     "activity_regularizer"))
 
 
+def _lambda_literal(cfg, name, dtype=None):
+    """A Lambda of a Python lambda, as users write one: its .keras file holds the lambda's
+    bytecode, which a load in safe mode (Keras' default) must refuse alike in every API."""
+    extra = f", dtype={dtype!r}" if dtype else ""
+    return f"keras.layers.Lambda(lambda x: x * {cfg['scale']!r}, name={name!r}{extra})"
+
+
+def _make_lambda(cfg, name, dtype=None):
+    return eval(_lambda_literal(cfg, name, dtype), {"keras": keras})  # noqa: S307
+
+
 register(
     LayerInfo("Dense", "core", _dense, ANY_RANK,
-              output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized),
+              output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized,
+              takes_counts=True),
     LayerInfo("EinsumDense", "core", _einsum_dense, ANY_RANK,
               output_shape=lambda s, c: tuple(c["output_shape"]), mask=lambda c: "none"),
     LayerInfo("TernaryDense", "core",
@@ -68,4 +80,8 @@ register(
               accepts=lambda s: s[-1] > 1, mask_ok=False,
               note="Keras 3 Softmax reads a mask as elementwise (attention-style) and fails "
                    "on a (batch, time) sequence mask (SelectV2 broadcast error) in every API"),
+    LayerInfo("Lambda", "core",
+              lambda s: st.fixed_dictionaries({"scale": st.sampled_from((2.0, -0.5))}),
+              ANY_RANK, make=_make_lambda, literal=_lambda_literal,
+              mask=mask_of(lambda: keras.layers.Lambda(lambda x: x))),
 )

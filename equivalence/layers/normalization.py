@@ -85,3 +85,9 @@ register(
               # so the inference call after it computes the same output.
               stateful=True),
 )
+
+# Asked now, at import: building the layer seeds its kernel initializer with Python's
+# `random`, which Hypothesis forbids inside a strategy (where float32_only is asked). Not on
+# Keras 2, which does not draw the kind (and logs its mixed precision check on a CPU).
+if IS_KERAS3:
+    _spectral_needs_float32()

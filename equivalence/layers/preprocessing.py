@@ -77,24 +77,21 @@ _RESCALE = {"scale": st.sampled_from((1 / 255, 2.0, -0.5)), "offset": st.sampled
 
 
 _DISCRETIZATION_MODES = ("multi_hot", "count", "one_hot")
-_SHAPED_MODES: list[str] = []
-
-
-def _symbolic_shape_right() -> list[str]:
+@functools.lru_cache(maxsize=None)
+def _symbolic_shape_right() -> tuple[str, ...]:
     """The output modes whose symbolic output shape is the eager one in this Keras. Keras
     3.x before the fixes gives a Discretization on a KerasTensor its input's shape in every
     mode but "int" (one_hot: keras-team/keras#22044, fixed by #22048; multi_hot and count:
     #22403), so Sequential and Functional models see the wrong shape downstream (a Reshape
     after it fails to build) while a subclassed model runs. Only the modes right here are
-    drawn; the probe keeps the kind out where none is."""
-    if not _SHAPED_MODES:
-        x = np.zeros((1, 3), "float32")  # 3 features, 2 bins: shapes that differ
-        for mode in _DISCRETIZATION_MODES:
-            layer = keras.layers.Discretization(bin_boundaries=(0.0,), output_mode=mode)
-            if tuple(layer(keras.Input((3,))).shape[1:]) == tuple(layer(x).shape[1:]):
-                _SHAPED_MODES.append(mode)
-        _SHAPED_MODES.append("")  # measured (an empty result is remembered too)
-    return _SHAPED_MODES[:-1]
+    drawn; the probe (at import) keeps the kind out where none is."""
+    x = np.zeros((1, 3), "float32")  # 3 features, 2 bins: shapes that differ
+    right = []
+    for mode in _DISCRETIZATION_MODES:
+        layer = keras.layers.Discretization(bin_boundaries=(0.0,), output_mode=mode)
+        if tuple(layer(keras.Input((3,))).shape[1:]) == tuple(layer(x).shape[1:]):
+            right.append(mode)
+    return tuple(right)
 
 
 def _discretization_probe():
