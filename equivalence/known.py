@@ -56,6 +56,9 @@ class Known:
     # (check, APIs) pairs where the cause reaches other APIs than `apis`.
     apis_for: tuple[tuple[str, tuple[str, ...]], ...] = ()
     jit_only: bool = False  # the cause acts under jit_compile only (its example runs so)
+    # Why the cells the example shows in depend on the machine (a last-bit rounding that
+    # the CPU's vector width decides): then each cell may not show, but one must.
+    machine_dependent: str = ""
 
     def cells(self) -> list[tuple[str, str]]:
         """The (check, api) pairs where the cause shows, found by running the example."""
@@ -89,6 +92,17 @@ def does_not_autocast(layer: LayerSpec) -> bool:
 def _first_leaf(layers):
     first = layers[0]
     return _first_leaf(first.params["layers"]) if first.kind == "Nested" else first
+
+
+def _leaves(layers) -> int:
+    return sum(_leaves(layer.params["layers"]) if layer.kind == "Nested" else 1
+               for layer in layers)
+
+
+def _several_leaves(spec: StackSpec) -> bool:
+    """Two layers or more, nested ones counted: one may hold state before another's
+    trainable weights."""
+    return _leaves(spec.layers) > 1
 
 
 def _mixed_first_layer_float32(spec: StackSpec) -> bool:
@@ -495,6 +509,9 @@ KNOWN: tuple[Known, ...] = (
                              "grappler's arithmetic optimizer off while the check runs"),
         checks=("fit", "train_steps", "resume"), apis=("subclassed",), keras=_KERAS2,
         applies=_regularization_losses,
+        machine_dependent="a last-bit rounding: which checks it reaches depends on the CPU "
+                          "(on an AVX-512 EPYC only train_steps differs; on CI's machine fit "
+                          "and resume did)",
         example=StackSpec(InputSpec("vector", (3,)),
                           (LayerSpec.of("Dense", units=1, bias_regularizer="l1"),) * 2),
     ),
@@ -526,6 +543,28 @@ KNOWN: tuple[Known, ...] = (
                          "each layer's build_config restored"),
         checks=("keras_file",), apis=("subclassed",), keras=_KERAS2,
         applies=_holds("Normalization"), example=_adapted_normalization(1),
+    ),
+    Known(
+        name="keras2-list-weights-trainable-first",
+        cause="Keras 2: a subclassed model that holds its layers in a list attribute, as "
+              "users write it, tracks the list as one ListWrapper, whose weights are all its "
+              "layers' trainable weights followed by all their non-trainable ones; so "
+              "model.weights and get_weights() give BatchNormalization's moving statistics "
+              "(an adapted Normalization's mean, variance and count) after the trainable "
+              "weights of the layers that follow it. Sequential and Functional list the "
+              "weights layer by layer; so does the subclassed model with each layer its own "
+              "attribute. Values agree; a flat set_weights() from another API's list "
+              "would put them in the wrong variables.",
+        upstream="tensorflow/tensorflow#41152",
+        where="tensorflow/python/trackable/data_structures.py TrackableDataStructure.weights "
+              "(trainable + non_trainable), via tf_keras/src/engine/training.py "
+              "Model._undeduplicated_weights",
+        recognise=Workaround("subclassed_layers_as_attributes",
+                             "the subclassed model holds each layer as its own attribute"),
+        checks=("weights", "weight_paths", "flat_weights"), apis=("subclassed",),
+        keras=_KERAS2, applies=_several_leaves, overlaps=("subclassed-weight-paths",),
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("BatchNormalization"), LayerSpec.of("Dense", units=1))),
     ),
     Known(
         name="keras2-auto-config-keeps-shared-object-id",

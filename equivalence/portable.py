@@ -38,7 +38,14 @@ class SubclassedStack(keras.Model):
 
     def __init__(self, stack_layers=(), **kwargs):
         super().__init__(**kwargs)
-        self.stack_layers = list(stack_layers)
+        if "subclassed_layers_as_attributes" in ACTIVE_WORKAROUNDS:
+            # Each layer tracked as its own attribute, the list kept out of tracking: Keras
+            # 2 then lists weights layer by layer (keras2-list-weights-trainable-first).
+            object.__setattr__(self, "stack_layers", list(stack_layers))
+            for i, layer in enumerate(stack_layers):
+                setattr(self, f"layer_{i}", layer)
+        else:
+            self.stack_layers = list(stack_layers)
         self.supports_masking = True
 
     def __call__(self, inputs, *args, **kwargs):

@@ -16,9 +16,11 @@ from equivalence.compat import IS_KERAS3, keras
 # (no autocast); it passes no mask into a layer computing in another dtype (as Sequential and
 # Functional do); a resumed model gets the random streams' state, or the loss scale, the
 # checkpoint did not restore; seeded noise layers are built as linear activations; a model
-# loaded from a legacy .h5 file has finalize_state called on its layers.
+# loaded from a legacy .h5 file has finalize_state called on its layers; the subclassed
+# model tracks each layer as its own attribute instead of one list.
 FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "restore_seed_state",
-         "restore_loss_scale", "noise_off", "finalize_after_load")
+         "restore_loss_scale", "noise_off", "finalize_after_load",
+         "subclassed_layers_as_attributes")
 
 
 @contextlib.contextmanager

@@ -44,14 +44,6 @@ def _make_adapted(cfg, name, dtype=None):
     return eval(_adapted_literal(cfg, name, dtype), {"keras": keras, "np": np})  # noqa: S307
 
 
-def _placed_here():
-    """Keras 2: an API discrepancy found by TF 2.15's full run and not yet placed (a known
-    entry with its cause shown at work), so the kind is not drawn there until it is."""
-    if not IS_KERAS3:
-        raise AssertionError("Keras 2: flat get_weights() order of an adapted Normalization in "
-                             "a subclassed model, not yet placed")
-
-
 def _stats_in_subclassed():
     """Keras 3 builds a subclassed model's layers in a scratch graph on its first call;
     Normalization(mean=, variance=) keeps the broadcast constants it makes there, and the
@@ -204,11 +196,7 @@ register(
               mask=lambda c: "none"),
     LayerInfo("Normalization", "preprocessing", _adapted_configs, ANY_RANK,
               make=_make_adapted, literal=_adapted_literal, stateful=True,
-              mask=mask_of(lambda: keras.layers.Normalization()), probe=_placed_here,
-              note="held back on Keras 2 until placed: TF 2.15's full run found a subclassed "
-                   "model's flat get_weights() listing an adapted Normalization's statistics "
-                   "after the later layers' weights (Sequential and Functional: in layer "
-                   "order; docs/findings.md, 14)"),
+              mask=mask_of(lambda: keras.layers.Normalization())),
     LayerInfo("NormalizationStats", "preprocessing", _normalization_configs, ANY_RANK,
               class_name="Normalization", probe=_stats_in_subclassed,
               mask=mask_of(lambda: keras.layers.Normalization()),
