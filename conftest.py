@@ -2,8 +2,8 @@
 
 Options: --replay PATH (re-run every equivalence check on a saved spec), --shard I/N (this
 run is shard I of N, with its own Hypothesis seeds), --results-dir DIR (where failure
-artifacts and summaries go; default results/). Hypothesis profiles dev (default), ci and
-nightly are chosen with Hypothesis' own --hypothesis-profile.
+artifacts and summaries go; default results/). Hypothesis profiles dev (default), ci,
+nightly and features are chosen with Hypothesis' own --hypothesis-profile.
 """
 import os
 
@@ -16,7 +16,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 # Building and tracing a model takes 0.1-1 s, so there is no per-example deadline, and
 # the too_slow health check (meant for accidentally slow data generation) is off.
@@ -28,6 +28,9 @@ _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
 settings.register_profile("dev", max_examples=6, derandomize=True, database=None, **_COMMON)
 settings.register_profile("ci", max_examples=25, derandomize=True, database=None, **_COMMON)
 settings.register_profile("nightly", max_examples=300, **_COMMON)
+# Only the feature-dense stacks every property test carries (equivalence/layers/examples.py):
+# a few minutes' smoke run of every check with every feature, e.g. on a new environment.
+settings.register_profile("features", phases=[Phase.explicit], database=None, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

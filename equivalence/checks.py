@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from equivalence import artifacts, known, portable, summary, workarounds
+from equivalence import artifacts, features, known, portable, summary, workarounds
 from equivalence.builders import build, build_all
 from equivalence.causes import disagrees_with_itself
 from equivalence.compare import BITWISE, compare_observations, differences, tolerance_for
@@ -189,7 +189,9 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
     summary.record(spec, check.name, compared=len(APIS), failed=len(failures) if final else 0,
                    known=len(expected),
                    outcomes=outcomes(check, spec, observed, failures, expected)
-                   if final or not failures else None)
+                   if final or not failures else None,
+                   features=features.features_of(spec, models["sequential"])
+                   | {f"family:{f}" for f in features.families_of(spec)})
     if failures and not final:  # Hypothesis is still shrinking: no artifacts yet
         raise Discrepancy(f"{check.name} differs across APIs (shrinking)")
     if failures:

@@ -114,8 +114,19 @@ def _mixed_first_layer_float32(spec: StackSpec) -> bool:
 def _masked_layer_pinned(spec: StackSpec) -> bool:
     """A masked stream crosses a dtype boundary: a layer pinned to float32 receives a mask
     from a mixed-policy layer, or a mixed-policy layer receives one from a pinned layer
-    (Embedding(mask_zero=True, dtype="float32") → GlobalAveragePooling1D): either way the
-    receiving layer's input is cast."""
+    (Embedding(mask_zero=True, dtype="float32") → GlobalAveragePooling1D), or a nested
+    model (its Sequential and Functional forms take float32 Inputs) receives one from a
+    mixed-policy layer: either way the receiving layer's input is cast."""
+    return _masked_stream_cast(spec, nested_only=False)
+
+
+def _masked_into_nested(spec: StackSpec) -> bool:
+    """Under a mixed policy a nested model (its Sequential and Functional forms take
+    float32 Inputs) receives a mask from a mixed-policy layer."""
+    return _masked_stream_cast(spec, nested_only=True)
+
+
+def _masked_stream_cast(spec: StackSpec, nested_only: bool) -> bool:
     from equivalence.layers import REGISTRY, masked_after
 
     if spec.policy == "float32":
@@ -123,7 +134,8 @@ def _masked_layer_pinned(spec: StackSpec) -> bool:
     masked, pinned_before = False, None
     for layer in spec.layers:
         pinned = layer.dtype == "float32"
-        if masked and pinned != pinned_before:
+        into_nested = "layers" in layer.params and not pinned and not pinned_before
+        if masked and (into_nested or (not nested_only and pinned != pinned_before)):
             return True
         masked = masked_after(REGISTRY[layer.kind].mask(layer.params), masked)
         pinned_before = pinned
@@ -223,6 +235,9 @@ _CAST_MEETS = ("nested-sequential-drops-policy", "spatial-dropout-config-dtype",
                "legacy-h5-unknown-cast")
 _KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
 _KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
+# A mask lost on the way into a layer: outputs, then the training and cross-loaded weights
+# that follow from them.
+_MASK_CHECKS = OUTPUT_CHECKS + TRAINING_CHECKS + ("weights_file",)
 _AUTOCAST_OFF = Workaround("subclassed_no_autocast",
                            "the subclassed model takes its inputs as Functional does "
                            "(Keras 3 _convert_input_args = False; Keras 2 _autocast = False)")
@@ -233,17 +248,19 @@ KNOWN: tuple[Known, ...] = (
         name="mask-into-float32-layer",
         cause="Keras 3: in Sequential and Functional models under a mixed policy, a layer "
               "whose input is cast to its own compute dtype loses the incoming mask (a "
-              "layer pinned to float32 after mixed ones, or a mixed one after a pinned "
-              "float32 Embedding): the mask is not carried over the cast, so e.g. "
-              "GlobalAveragePooling1D averages over padding. The subclassed model, which passes mask= explicitly, gets the masked "
-              "(correct) result, so here Sequential is the wrong side; training losses, "
-              "gradients and weights files cross-loaded with a subclassed model follow.",
+              "layer pinned to float32 after mixed ones, a mixed one after a pinned "
+              "float32 Embedding, or a nested Sequential or Functional model, whose Input is "
+              "float32, after mixed layers): the mask is not carried over the cast, so e.g. "
+              "GlobalAveragePooling1D averages over padding. The subclassed model, which "
+              "passes mask= explicitly, gets the masked (correct) result, so here Sequential "
+              "is the wrong side; training losses, gradients and weights files cross-loaded "
+              "with a subclassed model follow.",
         upstream=None, where="keras/src/models/functional.py (the pinned layer's input is "
                              "converted to its dtype without the mask)",
         recognise=Workaround("no_mask_into_pinned",
                              "the subclassed model passes no mask into a layer computing "
                              "in another dtype than its input"),
-        checks=OUTPUT_CHECKS + TRAINING_CHECKS + ("weights_file",), apis=("subclassed",),
+        checks=_MASK_CHECKS, apis=("subclassed",),
         # bisected: 3.4.1 clean, 3.5.0 … 3.13.2 reproduce, 3.14.1 and 3.15.1 clean
         apis_for=(("weights_file", APIS),), keras=("3.5.0", "3.13.2"),
         applies=_masked_layer_pinned,
@@ -274,6 +291,30 @@ KNOWN: tuple[Known, ...] = (
                                         mask_zero=True),
                            LayerSpec.of("SimpleRNN", units=1, return_sequences=True)),
                           policy="mixed_float16"),
+    ),
+    Known(
+        name="keras2-mask-into-nested-model",
+        cause="Keras 2: in Sequential and Functional models under a mixed policy, a nested "
+              "Sequential or Functional model loses the incoming mask: its Input is "
+              "float32, the float16 stream is cast on the way in and the cast does not "
+              "carry the mask, so e.g. a GlobalAveragePooling1D inside averages over "
+              "padding. A nested subclassed model in a subclassed one gets the mask passed "
+              "explicitly and the masked (correct) result. (Keras 3.5-3.13: "
+              "mask-into-float32-layer, which also reaches pinned layers; Keras 2 carries "
+              "the mask into those.)",
+        upstream=None, where="tf_keras/src/engine/functional.py (the nested model's "
+                             "float32 Input casts its input without the mask)",
+        recognise=Workaround("no_mask_into_nested",
+                             "the subclassed model passes no mask into a nested model "
+                             "under a mixed policy"),
+        checks=_MASK_CHECKS, apis=("subclassed",), apis_for=(("weights_file", APIS),),
+        keras=_KERAS2, applies=_masked_into_nested,
+        example=StackSpec(InputSpec("tokens", (4,), "int32", 5),
+                          (LayerSpec.of("Embedding", input_dim=5, output_dim=3, mask_zero=True),
+                           LayerSpec.of("Nested", api="same",
+                                        layers=(LayerSpec.of("GlobalAveragePooling1D"),)),
+                           LayerSpec.of("Dense", units=2)),
+                          policy="mixed_float16", seed=3, batch=4),
     ),
     Known(
         name="functional-weight-paths",

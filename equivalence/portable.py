@@ -61,7 +61,9 @@ class SubclassedStack(keras.Model):
             kwargs = {}
             if _accepts(layer, "training"):
                 kwargs["training"] = training
-            if m is not None and _accepts(layer, "mask") and not _drops_mask(layer, x):
+            if m is not None and _drops_mask(layer, x):
+                x = tf.identity(x)  # a new tensor: no mask attached for Keras to pick up
+            elif m is not None and _accepts(layer, "mask"):
                 kwargs["mask"] = m
             y = layer(x, **kwargs)
             m = getattr(y, "_keras_mask", None)
@@ -87,13 +89,19 @@ class SubclassedStack(keras.Model):
 
 
 def _drops_mask(layer, x):
-    """Workaround "no_mask_into_pinned": do as Keras 3 Sequential and Functional models do
-    under a mixed policy, where a layer computing in another float dtype than its input
-    does not receive the mask."""
+    """Workarounds "no_mask_into_pinned" and "no_mask_into_nested": do as Sequential and
+    Functional models do under a mixed policy, where a layer computing in another float
+    dtype than its input does not receive the mask (Keras 3.5-3.13) — and a nested model
+    does not either (Keras 3.5-3.13 and Keras 2): a nested Sequential or Functional model
+    takes float32 Inputs, so its float16 input is cast on the way in."""
     dtype = tf.as_dtype(x.dtype)
-    if "no_mask_into_pinned" not in ACTIVE_WORKAROUNDS or not dtype.is_floating:
+    if not dtype.is_floating:
         return False
-    return tf.as_dtype(layer.compute_dtype) != dtype
+    if isinstance(layer, keras.Model):
+        return bool({"no_mask_into_pinned", "no_mask_into_nested"} & ACTIVE_WORKAROUNDS) \
+            and dtype != tf.float32
+    return "no_mask_into_pinned" in ACTIVE_WORKAROUNDS \
+        and tf.as_dtype(layer.compute_dtype) != dtype
 
 
 def stack_layers(model):

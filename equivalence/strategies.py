@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import assume, settings
+from hypothesis import assume, example, settings
 from hypothesis import strategies as st
 
 from equivalence import compat
 from equivalence.layers import REGISTRY, candidates, masked_after, prod, takes
+from equivalence.layers.examples import FEATURE_STACKS
 from equivalence.layers.nested import nested_configs
 from equivalence.spec import INPUT_FAMILIES, POLICIES, InputSpec, LayerSpec, StackSpec
 
@@ -254,3 +255,28 @@ def share(fraction: float):
     one): for tests parametrized over the compile modes, so that a check costs about as
     many examples in all as a plain test."""
     return settings(max_examples=max(1, round(settings.default.max_examples * fraction)))
+
+
+# The optimizer, loss and steps a feature stack trains with (training_cases' simplest).
+FEATURE_TRAINING = ("sgd_momentum", "mse", 1)
+
+
+def with_feature_stacks(arg: str = "spec", training: bool = False):
+    """Hypothesis explicit examples: the FEATURE_STACKS (`equivalence.layers.examples`),
+    run by the test in every profile besides what it draws, so that each check meets every
+    feature of `equivalence.features`. None under --replay or --parity-kinds, runs about
+    other stacks. `training`: given as (spec, FEATURE_TRAINING), as training_cases draws."""
+    def decorate(test):
+        if REPLAY is not None or FOCUS:
+            return test
+        for spec in reversed(FEATURE_STACKS):
+            test = example(**{arg: (spec, FEATURE_TRAINING) if training else spec})(test)
+        return test
+    return decorate
+
+
+def feature_stack_in_default_mode(spec: StackSpec, mode) -> None:
+    """Rejects a feature stack in the jit and eager modes of a training check: compiling
+    it with XLA costs a minute a check, and one mode meets the features (Hypothesis skips
+    a rejected explicit example)."""
+    assume(spec not in FEATURE_STACKS or not (mode.jit_compile or mode.run_eagerly))

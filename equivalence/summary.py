@@ -17,17 +17,20 @@ STATUSES = ("exact", "tolerance", "known", "failing")  # the matrix's cells, bes
 
 def fresh_state() -> dict:
     return {"stacks": set(), "checks": 0, "discrepancies": 0, "known": 0, "failures": [],
-            "matrix": {}}
+            "matrix": {}, "features": {}}
 
 
 _STATE = fresh_state()
 
 
 def record(spec, check: str, compared: int, failed: int, known: int,
-           outcomes: dict | None = None) -> None:
+           outcomes: dict | None = None, features: set[str] = frozenset()) -> None:
     """Count one check on one spec; `outcomes` ({api: {"status": ...}}: every passing
-    example, a failing one only on Hypothesis' final replay) feed the check × API matrix."""
+    example, a failing one only on Hypothesis' final replay) feed the check × API matrix;
+    `features` (equivalence.features: features and "family:<family>") are counted per
+    check, so a run shows what each check met."""
     _STATE["stacks"].add(spec.digest)
+    merge_features(_STATE["features"], {check: dict.fromkeys(features, 1)})
     _STATE["checks"] += compared
     _STATE["discrepancies"] += failed
     _STATE["known"] += known
@@ -46,6 +49,15 @@ def merge_matrix(into: dict, matrix: dict) -> dict:
     for check, apis in matrix.items():
         for api, cell in apis.items():
             _add_cell(into.setdefault(check, {}).setdefault(api, {}), cell)
+    return into
+
+
+def merge_features(into: dict, features: dict) -> dict:
+    """Add per-check feature counts ({check: {feature: n}}) into `into`; returns `into`."""
+    for check, counts in features.items():
+        mine = into.setdefault(check, {})
+        for name, n in counts.items():
+            mine[name] = mine.get(name, 0) + n
     return into
 
 
@@ -81,16 +93,18 @@ def snapshot() -> dict:
     """This process's counts as plain JSON data."""
     return {"stacks": sorted(_STATE["stacks"]), "checks": _STATE["checks"],
             "discrepancies": _STATE["discrepancies"], "known": _STATE["known"],
-            "failures": list(_STATE["failures"]), "matrix": _STATE["matrix"]}
+            "failures": list(_STATE["failures"]), "matrix": _STATE["matrix"],
+            "features": _STATE["features"]}
 
 
 def combine(parts: list[dict], seconds: float | None = None) -> dict:
     """Add up snapshots (workers or shards); a stack counted by two parts counts once."""
     stacks = set()
     out = {"checks": 0, "discrepancies": 0, "known": 0, "failures": [], "seconds": 0.0,
-           "matrix": {}}
+           "matrix": {}, "features": {}}
     for part in parts:
         merge_matrix(out["matrix"], part.get("matrix", {}))
+        merge_features(out["features"], part.get("features", {}))
         stacks.update(part["stacks"])
         for key in ("checks", "discrepancies", "known"):
             out[key] += part[key]

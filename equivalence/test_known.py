@@ -33,8 +33,9 @@ def _cases():
 
 
 def _shown(entry, check, api):
-    """(problems, explained by the entry or a declared overlap) for one cell of the
-    entry's example."""
+    """(problems, explained) for one cell of the entry's example: explained is whether the
+    entry (or a declared overlap) explains the API's difference in range, and whether any
+    entry in range here does outside it."""
     check_ = CHECKS[check]
     mode = _mode(check_, entry)
     observed = observe(check_, entry.example, mode)[0]
@@ -43,6 +44,8 @@ def _shown(entry, check, api):
     # A declared overlapping cause may act first (an exception before a config change):
     # then it, not this entry, explains the cell on this version.
     by = explained.get(api, [])
+    if not entry.in_range():
+        return problems, api in explained
     return problems, entry in by or any(e.name in entry.overlaps or entry.name in e.overlaps
                                         for e in by)
 

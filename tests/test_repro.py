@@ -109,7 +109,12 @@ def test_minimal_writes_every_kind_that_builds_otherwise(kind, isolated_results)
     directory = artifacts.write_repro(isolated_results / "case", spec, CHECKS["keras_file"],
                                       DEFAULT_MODE, ("subclassed",))
     run = _script(directory / "minimal.py", cwd=isolated_results)
-    assert run.returncode == 0 and "NOT REPRODUCED" in run.stdout, run.stdout + run.stderr
+    if known.lookup("keras_file", "subclassed", spec):
+        # A known cause acts on this stack here (Keras 2 rebuilds an adapted Normalization
+        # in a subclassed model): the plain-Keras literal must reproduce it then.
+        assert run.returncode == 1 and "\nREPRODUCED" in run.stdout, run.stdout + run.stderr
+    else:
+        assert run.returncode == 0 and "NOT REPRODUCED" in run.stdout, run.stdout + run.stderr
     assert _imports(directory / "minimal.py") <= {"inspect", "json", "os", "tempfile", "numpy",
                                                   "tensorflow", "tf_keras"}
 
@@ -121,7 +126,8 @@ def _one_entry_per_check():
             validate(entry.example)
         except SpecError:
             continue
-        if entry.in_range() and entry.checks[0] not in seen:
+        # A machine-dependent entry may not show in its first check on this machine.
+        if entry.in_range() and not entry.machine_dependent and entry.checks[0] not in seen:
             seen.add(entry.checks[0])
             yield pytest.param(entry, id=f"{entry.checks[0]}-{entry.name}")
 
