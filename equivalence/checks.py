@@ -70,6 +70,27 @@ class Check:
     trains: bool = False  # compiled with the mode's optimizer and loss
     # Saving, loading and rebuilding: an exception is the API's observation (a finding).
     raises_is_finding: bool = False
+    # Its property test (equivalence/test_checks.py), generated from these fields: what it
+    # draws ("stacks"; "trainable": stacks ending in a Dense head; "training": a trainable
+    # stack with an optimizer, a loss and steps per execution; "training_batch": the same
+    # for the batch methods), its share of the profile's examples (per compile mode for a
+    # modal check), and why it does not run on this Keras, if it does not.
+    draws: str = "stacks"
+    share: float = 1.0
+    not_here: Callable[[], str] = lambda: ""
+
+
+# Every saving check writes and reads files for three models: half the profile's examples
+# (3 under dev, 150 nightly). Training a stack three times costs 1-10 s (an XLA compile per
+# model in the jit mode): a sixth per mode (1 under dev, 50 nightly).
+_SAVING, _TRAINING = 1 / 2, 1 / 6
+
+
+def _keras2_only() -> str:
+    from equivalence.compat import IS_KERAS3
+
+    return ("Keras 3's save_weights writes .weights.h5 only; TF-format checkpoints are "
+            "Keras 2's") if IS_KERAS3 else ""
 
 
 CHECKS = {c.name: c for c in (
@@ -94,28 +115,33 @@ CHECKS = {c.name: c for c in (
     # Saving and loading: each API against itself, so a loss on the way is caught where it
     # happens; with bitwise equality that also makes the APIs agree with each other.
     Check("keras_file", portable.observe_keras_file, within=("original",),
-          raises_is_finding=True,
+          raises_is_finding=True, share=_SAVING,
           doc=".keras save + load_model(safe_mode=True): class, config, weights, output"),
     Check("weights_file", portable.observe_weights_file, within=("source",), fresh=True,
-          raises_is_finding=True,
+          raises_is_finding=True, share=_SAVING,
           doc="save_weights loaded into a fresh model of every API (all ordered pairs)"),
     Check("weights_checkpoint", portable.observe_weights_checkpoint, within=("source",),
-          fresh=True, raises_is_finding=True,
+          fresh=True, raises_is_finding=True, share=_SAVING, not_here=_keras2_only,
           doc="Keras 2: a TF-format save_weights checkpoint loaded into every API"),
     Check("config", portable.observe_config, within=("original",), raises_is_finding=True,
+          share=_SAVING,
           doc="get_config/from_config and to_json/model_from_json round trips"),
     Check("export", portable.observe_export, within=("call",), raises_is_finding=True,
+          share=_SAVING,
           doc="SavedModel for serving, reloaded by tf.saved_model.load, against __call__"),
     Check("legacy_h5", portable.observe_legacy_h5, within=("original",),
-          raises_is_finding=True, doc="whole-model legacy HDF5 save + load"),
+          raises_is_finding=True, share=_SAVING, doc="whole-model legacy HDF5 save + load"),
     # Training: each API against Sequential, in the mode's compile mode, optimizer and loss.
-    Check("fit", portable.observe_fit, modal=True, trains=True,
+    Check("fit", portable.observe_fit, modal=True, trains=True, draws="training",
+          share=_TRAINING,
           doc="fit, shuffle off: loss history, all weights, optimizer variables"),
     Check("train_steps", portable.observe_train_steps, modal=True, trains=True,
+          draws="training_batch", share=_TRAINING,
           doc="train_on_batch, test_on_batch, evaluate; then weights and optimizer"),
-    Check("gradients", portable.observe_gradients,
+    Check("gradients", portable.observe_gradients, draws="trainable",
           doc="loss and tf.GradientTape gradients of a training-mode call"),
-    Check("resume", portable.observe_resume, modal=True, trains=True,
+    Check("resume", portable.observe_resume, modal=True, trains=True, draws="training",
+          share=_TRAINING,
           within=("uninterrupted",), raises_is_finding=True,
           doc="fit, save .keras, load, fit on == fit on without the interruption"),
 )}

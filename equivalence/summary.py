@@ -172,10 +172,54 @@ def combine_files(parts: list[dict]) -> dict:
             "known_entries": known_entries, "shards": len(parts)}
 
 
+def missed(total: dict, families: set[str] | None = None) -> dict[str, list[str]]:
+    """{check: [feature or "family:<name>" none of its stacks had]} over the checks the
+    run recorded; families only when `families` (the ones drawable here) are given."""
+    from equivalence.features import FEATURES
+
+    wanted = set(FEATURES) | {f"family:{f}" for f in families or ()}
+    return {check: sorted(wanted - set(met))
+            for check, met in sorted(total["features"].items()) if wanted - set(met)}
+
+
+def _met(argv: list[str]) -> int:
+    """python -m equivalence.summary met SUMMARY.json [--families]: which features (and
+    layer families) each check's stacks had; exit 1 if a check missed one."""
+    families = "--families" in argv
+    paths = [a for a in argv if a != "--families"]
+    if len(paths) != 1 or any(a.startswith("--") for a in paths):
+        print("usage: python -m equivalence.summary met SUMMARY.json [--families]",
+              file=sys.stderr)
+        return 2
+    try:
+        total = _load(Path(paths[0]))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if "features" not in total:
+        print(f"error: {paths[0]}: no per-check features (written before keras-parity "
+              f"recorded them)", file=sys.stderr)
+        return 2
+    drawable = None
+    if families:
+        from equivalence.layers import REGISTRY
+        from equivalence.strategies import kinds_drawable
+
+        drawable = {REGISTRY[k].family for k in kinds_drawable() if REGISTRY[k].needs_class}
+    gaps = missed(total, drawable)
+    for check in sorted(total["features"]):
+        print(f"{check}: " + (f"missed {', '.join(gaps[check])}" if check in gaps
+                              else "met every feature" + (" and family" if families else "")))
+    return 1 if gaps else 0
+
+
 def main(argv=None) -> int:
     """python -m equivalence.summary combine SUMMARY.json... [--out PATH] — one line for
-    all shards; with --out, also the summary file the night's report reads."""
+    all shards; with --out, also the summary file the night's report reads.
+    python -m equivalence.summary met SUMMARY.json [--families] — what each check met."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["met"]:
+        return _met(argv[1:])
     out = None
     if "--out" in argv:
         i = argv.index("--out")
@@ -185,8 +229,8 @@ def main(argv=None) -> int:
         out = Path(argv[i + 1])
         del argv[i:i + 2]
     if len(argv) < 2 or argv[0] != "combine":
-        print("usage: python -m equivalence.summary combine SUMMARY.json... [--out PATH]",
-              file=sys.stderr)
+        print("usage: python -m equivalence.summary combine SUMMARY.json... [--out PATH] | "
+              "met SUMMARY.json [--families]", file=sys.stderr)
         return 2
     paths = [Path(p) for p in argv[1:]]
     if out is not None and out.resolve() in {p.resolve() for p in paths}:

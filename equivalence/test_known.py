@@ -63,7 +63,8 @@ def test_known_discrepancy_still_reproduces(entry, check, api):
         return
     if api not in problems and entry.machine_dependent:
         pytest.skip(f"{entry.name} does not show on {api} {check} on this machine: "
-                    f"{entry.machine_dependent} (one cell must: test_a_machine_dependent_entry_shows_in_one_cell_at_least)")
+                    f"{entry.machine_dependent} (one cell must: "
+                    f"test_a_machine_dependent_entry_shows_in_one_cell_at_least)")
     assert api in problems, (f"{entry.name} no longer shows on {api} {check} with Keras "
                              f"{compat.KERAS_VERSION}: fixed? end the entry's range")
     assert by_cause, f"{api} {check} differs, but not by {entry.name}'s cause: {problems[api]}"

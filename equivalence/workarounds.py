@@ -14,10 +14,11 @@ from equivalence.compat import IS_KERAS3, keras
 
 # Read by portable and builders: the subclassed model takes its inputs as Functional does
 # (no autocast); it passes no mask into a layer computing in another dtype, or into a nested
-# model (as Sequential and Functional do), or only into a nested model; a resumed model gets the random streams' state, or the loss scale, the
-# checkpoint did not restore; seeded noise layers are built as linear activations; a model
-# loaded from a legacy .h5 file has finalize_state called on its layers; the subclassed
-# model tracks each layer as its own attribute instead of one list.
+# model (as Sequential and Functional do), or only into a nested model; a resumed model
+# gets the random streams' state, or the loss scale, the checkpoint did not restore;
+# seeded noise layers are built as linear activations; a model loaded from a legacy .h5
+# file has finalize_state called on its layers; the subclassed model tracks each layer as
+# its own attribute instead of one list.
 FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "no_mask_into_nested",
          "restore_seed_state",
          "restore_loss_scale", "noise_off", "finalize_after_load",

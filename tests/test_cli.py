@@ -16,6 +16,10 @@ from equivalence.spec import SCHEMA_VERSION, InputSpec, LayerSpec, StackSpec
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = StackSpec(InputSpec("vector", (3,)), (LayerSpec.of("Dense", units=2),), seed=4)
 
+CHECKS_PY = "equivalence/test_checks.py"
+STRUCTURE = [f"{CHECKS_PY}::test_{name}"
+             for name in ("output_spec", "weights", "weight_paths", "flat_weights")]
+
 
 def run_pytest(*args, cwd=ROOT):
     # A session of its own: not an xdist worker of the outer run (pytest-benchmark reads
@@ -65,7 +69,7 @@ def test_a_bad_option_is_refused_before_tensorflow_is_imported(option):
 
 def test_a_long_run_shows_progress_under_xdist(tmp_path):
     run = run_pytest("-n", "2", "--parity-progress=0", f"--results-dir={tmp_path}",
-                     "equivalence/test_structure.py", "-k", "weights_and_count or output_shape")
+                     f"{CHECKS_PY}::test_weights", f"{CHECKS_PY}::test_output_spec")
     assert run.returncode == 0, run.stdout[-2000:]
     progress = [ln for ln in run.stdout.splitlines() if ln.startswith("keras-parity: ")]
     assert progress and "stacks" in progress[-1] and "/2 tests in" in progress[-1], progress
@@ -73,7 +77,7 @@ def test_a_long_run_shows_progress_under_xdist(tmp_path):
 
 def test_a_budget_stops_checking_and_still_ends_with_the_summary(tmp_path):
     run = run_pytest("--parity-budget=0.001", f"--results-dir={tmp_path}", "-rs",
-                     "equivalence/test_structure.py")
+                     *STRUCTURE)
     assert run.returncode == 0, run.stdout[-2000:]
     assert "--parity-budget spent" in run.stdout and "equivalence: 0 stacks" in run.stdout
     assert "min spent: the tests it cut short skip" in run.stdout
@@ -85,7 +89,7 @@ def test_sigterm_ends_the_run_with_the_summary_of_what_it_checked(tmp_path):
     # As a CI timeout does: SIGTERM once a test has finished (its progress line shows).
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
                              "-n", "2", "--parity-progress=0", f"--results-dir={tmp_path}",
-                             "equivalence/test_outputs.py", "equivalence/test_structure.py"],
+                             f"{CHECKS_PY}::test_call", *STRUCTURE],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     lines = []
@@ -140,7 +144,7 @@ def test_shards_draw_different_stacks_and_write_their_own_summaries(tmp_path):
     stacks = []
     for shard in ("1/2", "2/2"):
         run = run_pytest(f"--shard={shard}", f"--results-dir={tmp_path}",
-                         "equivalence/test_outputs.py", "-k", "call_matches_sequential")
+                         f"{CHECKS_PY}::test_call")
         assert run.returncode == 0, run.stdout[-2000:]
         name = f"summary-shard-{shard.replace('/', '-of-')}.json"
         stacks.append(set(json.loads((tmp_path / "equivalence" / name).read_text())["stacks"]))
@@ -208,7 +212,7 @@ def test_bad_parity_kinds_is_one_line_and_exit_2(kinds, words):
 
 def test_parity_kinds_run_says_so_and_keeps_the_last_full_summary(tmp_path):
     run = run_pytest("--parity-kinds=LSTM,Conv1D", f"--results-dir={tmp_path}",
-                     "equivalence/test_outputs.py", "-k", "call_matches_sequential")
+                     f"{CHECKS_PY}::test_call")
     assert run.returncode == 0, run.stdout[-2000:]
     assert "every stack started with one of: Conv1D,LSTM" in run.stdout
     (path,) = (tmp_path / "equivalence").glob("summary-kinds-*.json")

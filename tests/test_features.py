@@ -85,3 +85,28 @@ def test_the_summary_records_per_check_what_its_stacks_had(isolated_results):
 def test_families_are_the_registrys():
     assert features.families_of(FEATURE_STACKS[0]) >= {"tokens", "normalization", "core",
                                                        "noise"}
+
+
+def test_met_names_what_each_check_missed_and_exits_1(tmp_path, capsys):
+    full = {name: 1 for name in FEATURES}
+    path = tmp_path / "summary.json"
+    summary.write_json({"stacks": [], "checks": 2, "features": {
+        "call": {**full, "family:core": 1},
+        "fit": {**{k: 1 for k in FEATURES if k != "mixed_policy"}, "family:core": 1}}}, path)
+    assert summary.main(["met", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["call: met every feature", "fit: missed mixed_policy"]
+    assert summary.missed(summary._load(path), {"core", "conv"}) == {
+        "call": ["family:conv"], "fit": ["family:conv", "mixed_policy"]}
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"stacks": [], "checks": 0}', "no per-check features"),
+    ("not json", "error:"),
+])
+def test_met_refuses_a_summary_it_cannot_read_in_one_line(tmp_path, capsys, content, words):
+    path = tmp_path / "summary.json"
+    path.write_text(content)
+    assert summary.main(["met", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]

@@ -107,19 +107,15 @@ def test_stateful_flag_matches_non_trainable_weights(kind):
     assert bool(only_layer(probe(kind)).non_trainable_weights) == REGISTRY[kind].stateful
 
 
-# Kinds that take a mask in call only to hand it on (Pipeline to its layers, Lambda to its
-# function), and do not support masking: Keras destroys the mask they are given (with a UserWarning, an error here) and
-# nothing downstream sees it, so the strategy never puts them after a mask: claim "none".
-_DESTROYS_MASK = {"Pipeline", "Lambda"}
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_masking_claim_matches_supports_masking(kind):
     # "none": the kind neither supports masking nor takes a mask in call, so the strategy
     # never puts it after a mask. (Keras 3.16.dev RNNs take the mask without supporting it.)
     layer = only_layer(probe(kind))
     takes_mask = layer.supports_masking or "mask" in inspect.signature(layer.call).parameters
-    if kind in _DESTROYS_MASK and takes_mask and not layer.supports_masking:
+    # A kind that `destroys_mask` takes one without supporting masking: Keras destroys it
+    # (a UserWarning, an error here) and nothing downstream sees it: its claim is "none".
+    if REGISTRY[kind].destroys_mask and takes_mask and not layer.supports_masking:
         import warnings
 
         with warnings.catch_warnings(record=True) as caught:

@@ -51,6 +51,10 @@ class LayerInfo:
     # mixed policy the strategy keeps such a layer in float32, as a user must.
     float32_only: Callable[[dict], bool] = lambda cfg: False
     mask_ok: bool = True  # may receive a (batch, time) sequence mask; False needs a note
+    # Takes a mask in call only to hand it on (Pipeline to its layers, Lambda to its
+    # function) without supporting masking: Keras destroys the mask it is given, saying
+    # so, and nothing downstream sees it; its mask mode is then "none".
+    destroys_mask: bool = False
     note: str = ""
     # A call that raises where this Keras' layer is broken in every API alike (nothing to
     # compare): the kind is then not drawn. Its reason goes in `note`.
@@ -84,6 +88,26 @@ class LayerInfo:
 
 
 REGISTRY: dict[str, LayerInfo] = {}
+
+
+def dtype_arg(dtype: str | None) -> str:
+    """The `, dtype=...` a literal adds when the layer is pinned."""
+    return f", dtype={dtype!r}" if dtype else ""
+
+
+def adapted(layer: str, sample: str) -> str:
+    """One expression: the layer (code), adapted on the sample (code), the layer again."""
+    return f"(lambda layer: (layer.adapt({sample}), layer)[1])({layer})"
+
+
+def from_literal(literal: Callable[[dict, str, str | None], str]) -> Callable[..., Any]:
+    """A `make` that evaluates the kind's literal, so that minimal.py writes the very code
+    the suite builds the layer with (keras and numpy in scope)."""
+    import numpy as np
+
+    def make(cfg, name, dtype=None):
+        return eval(literal(cfg, name, dtype), {"keras": keras, "np": np})  # noqa: S307
+    return make
 
 # A new kind is drawn on the Keras versions where the suite has run it (`pytest equivalence
 # --parity-kinds=<the new kinds>` in that environment) and what the run found is placed

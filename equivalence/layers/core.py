@@ -2,7 +2,7 @@
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
-from equivalence.layers import LayerInfo, mask_of, register
+from equivalence.layers import LayerInfo, dtype_arg, from_literal, mask_of, register
 
 ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax", "gelu", "elu", "selu", "swish")
 ANY_RANK = frozenset({1, 2, 3, 4})  # vector, sequence, image, volume
@@ -40,12 +40,7 @@ def _regularized(cfg):
 def _lambda_literal(cfg, name, dtype=None):
     """A Lambda of a Python lambda, as users write one: its .keras file holds the lambda's
     bytecode, which a load in safe mode (Keras' default) must refuse alike in every API."""
-    extra = f", dtype={dtype!r}" if dtype else ""
-    return f"keras.layers.Lambda(lambda x: x * {cfg['scale']!r}, name={name!r}{extra})"
-
-
-def _make_lambda(cfg, name, dtype=None):
-    return eval(_lambda_literal(cfg, name, dtype), {"keras": keras})  # noqa: S307
+    return f"keras.layers.Lambda(lambda x: x * {cfg['scale']!r}, name={name!r}{dtype_arg(dtype)})"
 
 
 register(
@@ -82,6 +77,6 @@ register(
                    "on a (batch, time) sequence mask (SelectV2 broadcast error) in every API"),
     LayerInfo("Lambda", "core",
               lambda s: st.fixed_dictionaries({"scale": st.sampled_from((2.0, -0.5))}),
-              ANY_RANK, make=_make_lambda, literal=_lambda_literal,
-              mask=mask_of(lambda: keras.layers.Lambda(lambda x: x))),
+              ANY_RANK, make=from_literal(_lambda_literal), literal=_lambda_literal,
+              mask=mask_of(lambda: keras.layers.Lambda(lambda x: x)), destroys_mask=True),
 )

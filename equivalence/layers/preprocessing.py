@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivalence.compat import IS_KERAS3, keras
-from equivalence.layers import LayerInfo, mask_of, register
+from equivalence.layers import (LayerInfo, adapted, dtype_arg, from_literal, mask_of,
+                                register)
 from equivalence.layers.core import ANY_RANK
 from equivalence.layers.reshaping import MAX_ELEMENTS
 
@@ -33,15 +34,11 @@ def _adapted_configs(shape):
 def _adapted_literal(cfg, name, dtype=None):
     """The layer, then `adapt` on a seeded sample (16 rows, mean 1, scale 2), as one
     expression: minimal.py writes it as it is, and the suite evaluates it."""
-    (shape, seed), extra = cfg["adapt_on"], f", dtype={dtype!r}" if dtype else ""
+    shape, seed = cfg["adapt_on"]
     sample = (f"np.random.default_rng({seed}).normal(1.0, 2.0, {(16,) + tuple(shape)!r})"
               f".astype('float32')")
-    return (f"(lambda layer: (layer.adapt({sample}), layer)[1])(keras.layers.Normalization("
-            f"invert={cfg['invert']!r}, name={name!r}{extra}))")
-
-
-def _make_adapted(cfg, name, dtype=None):
-    return eval(_adapted_literal(cfg, name, dtype), {"keras": keras, "np": np})  # noqa: S307
+    return adapted(f"keras.layers.Normalization(invert={cfg['invert']!r}, name={name!r}"
+                   f"{dtype_arg(dtype)})", sample)
 
 
 def _stats_in_subclassed():
@@ -161,22 +158,18 @@ def _stft_out(shape, cfg):
     return (frames, cfg["fft_length"] // 2 + 1)
 
 
-def _make_pipeline(cfg, name, dtype=None):
-    return eval(_pipeline_literal(cfg, name, dtype), {"keras": keras})  # noqa: S307
-
-
 def _pipeline_literal(cfg, name, dtype=None):
-    extra = f", dtype={dtype!r}" if dtype else ""
     return (f"keras.layers.Pipeline([keras.layers.Rescaling({cfg['scale']!r}, "
-            f"offset={cfg['offset']!r}, name={name + '_rescaling'!r}{extra})], name={name!r})")
+            f"offset={cfg['offset']!r}, name={name + '_rescaling'!r}{dtype_arg(dtype)})], "
+            f"name={name!r})")
 
 
 register(
     LayerInfo("Rescaling", "preprocessing", lambda s: st.fixed_dictionaries(_RESCALE), ANY_RANK,
               mask=mask_of(lambda: keras.layers.Rescaling(1.0))),
     LayerInfo("Pipeline", "preprocessing", lambda s: st.fixed_dictionaries(_RESCALE), ANY_RANK,
-              make=_make_pipeline, literal=_pipeline_literal,
-              mask=mask_of(lambda: keras.layers.Pipeline([]))),
+              make=from_literal(_pipeline_literal), literal=_pipeline_literal,
+              mask=mask_of(lambda: keras.layers.Pipeline([])), destroys_mask=True),
     LayerInfo("Discretization", "preprocessing", _discretization_configs, VECTOR,
               output_shape=_discretized, mask=lambda c: "none",
               # TF's DenseBincount has no float16/bfloat16 kernel (InvalidArgumentError in
@@ -195,7 +188,7 @@ register(
               output_shape=_stft_out, accepts=lambda s: s[-1] == 1 and s[0] >= 2,
               mask=lambda c: "none"),
     LayerInfo("Normalization", "preprocessing", _adapted_configs, ANY_RANK,
-              make=_make_adapted, literal=_adapted_literal, stateful=True,
+              make=from_literal(_adapted_literal), literal=_adapted_literal, stateful=True,
               mask=mask_of(lambda: keras.layers.Normalization())),
     LayerInfo("NormalizationStats", "preprocessing", _normalization_configs, ANY_RANK,
               class_name="Normalization", probe=_stats_in_subclassed,

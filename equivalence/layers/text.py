@@ -3,12 +3,12 @@ w1..w<vocab>): StringLookup and Hashing on words or sentences, TextVectorization
 sentence a row, splitting it. Their state is in the config (a vocabulary) or adapted on a
 seeded sample (TextVectorization), so every saving path must keep it. In output mode "int"
 they give ids, and the next layer is one that takes ids (Embedding, CategoryEncoding, ...);
-the other modes give counts or one-hot rows."""
+the other modes (multi_hot, count) give a row of counts over the vocabulary."""
 import numpy as np
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
-from equivalence.layers import LayerInfo, register
+from equivalence.layers import LayerInfo, adapted, dtype_arg, from_literal, register
 from equivalence.layers.tokens import LOOKUP_MODES, counted, ids_in, lookup_size, streams_of
 
 RANK1 = frozenset({1})
@@ -39,11 +39,11 @@ _SAMPLE_WORDS = 8  # the sample holds w1..w8, 48 words: more distinct ones than 
 def _vectorization_configs(shape):
     int_mode = st.fixed_dictionaries({"output_mode": st.just("int"),
                                       "output_sequence_length": st.integers(1, 5)})
-    counted = st.fixed_dictionaries({"output_mode": st.sampled_from(("multi_hot", "count"))})
+    counts = st.fixed_dictionaries({"output_mode": st.sampled_from(("multi_hot", "count"))})
     given = st.fixed_dictionaries({"vocabulary": st.integers(1, 5).map(vocabulary)})
     adapted = st.fixed_dictionaries({"max_tokens": st.integers(3, 6),
                                      "adapt_on": st.integers(0, 3)})
-    modes = st.one_of(int_mode, counted)
+    modes = st.one_of(int_mode, counts)
     return st.tuples(st.one_of(given, adapted), modes).map(lambda p: {**p[0], **p[1]})
 
 
@@ -69,17 +69,12 @@ def _vectorization_literal(cfg, name, dtype=None):
     if "vocabulary" in args:
         args["vocabulary"] = list(args["vocabulary"])
     text = ", ".join(f"{k}={v!r}" for k, v in sorted(args.items()))
-    extra = f", dtype={dtype!r}" if dtype else ""
-    layer = f"keras.layers.TextVectorization({text}, name={name!r}{extra})"
+    layer = f"keras.layers.TextVectorization({text}, name={name!r}{dtype_arg(dtype)})"
     if "adapt_on" not in cfg:
         return layer
     sample = (f"np.array([' '.join(f'w{{i}}' for i in row) for row in np.random.default_rng("
               f"{cfg['adapt_on']}).integers(1, {_SAMPLE_WORDS + 1}, (16, 3))])")
-    return f"(lambda layer: (layer.adapt({sample}), layer)[1])({layer})"
-
-
-def _make_vectorization(cfg, name, dtype=None):
-    return eval(_vectorization_literal(cfg, name, dtype), {"keras": keras, "np": np})  # noqa: S307
+    return adapted(layer, sample)
 
 
 register(
@@ -95,7 +90,7 @@ register(
                   num_bins=2, output_mode=mode), _WORDS)),
     LayerInfo("TextVectorization", "text", _vectorization_configs, RANK1, string_input=True,
               output_shape=_vectorized, accepts=lambda s: s == (1,),
-              make=_make_vectorization, literal=_vectorization_literal,
+              make=from_literal(_vectorization_literal), literal=_vectorization_literal,
               ids_out=ids_in(_vectorization_size), mask=lambda c: "none",
               stream_out=streams_of(lambda mode: keras.layers.TextVectorization(
                   vocabulary=["w1"], output_mode=mode), np.array([[b"w1 w2"]]))),
