@@ -124,8 +124,8 @@ def _raw_layer(ls, layer, wrap):
         "GRU": lambda: _recurrent(cfg, layer, "GRU", wrap),
         "Bidirectional": lambda: _recurrent({**cfg}, layer, "Bidirectional", wrap),
     }
-    if kind == "Nested":
-        return _chain(cfg["layers"], stack_layers(layer), wrap)
+    if REGISTRY[kind].nests:
+        return _chain(ls.inner, stack_layers(layer), wrap)
     if kind not in table or ls.dtype is not None:
         return None
     return table[kind]()

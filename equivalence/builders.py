@@ -33,12 +33,12 @@ def _layer_name(prefix: str, index: int, kind: str) -> str:
 def make_layers(layer_specs, shape, prefix="l", api="sequential"):
     """Fresh Keras layers for `layer_specs` starting at input `shape`, named by position.
 
-    `api` is the enclosing model's API, used by Nested layers whose api is "same"."""
+    `api` is the enclosing model's API, used by nested stacks whose api is "same"."""
     layers = []
     for i, ls in enumerate(layer_specs):
         info = REGISTRY[ls.kind]
         name = _layer_name(prefix, i, ls.kind)
-        if ls.kind == "Nested":
+        if info.nests:
             layers.append(nested_model(ls, name, shape, api))
         elif info.seeded and "noise_off" in portable.ACTIVE_WORKAROUNDS:  # no weights either
             layers.append(keras.layers.Activation("linear", name=name, dtype=ls.dtype))
@@ -49,7 +49,8 @@ def make_layers(layer_specs, shape, prefix="l", api="sequential"):
 
 
 def nested_model(layer_spec: LayerSpec, name: str, shape, outer_api: str):
-    """The inner model of a Nested layer: its API ("same" = the outer one), positional names."""
+    """The inner model of a nested stack: its API ("same" = the outer one), positional
+    names."""
     cfg = layer_spec.params
     api = outer_api if cfg["api"] == "same" else cfg["api"]
     inner = make_layers(cfg["layers"], shape, prefix=f"{name}_", api=api)

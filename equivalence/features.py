@@ -9,7 +9,7 @@ feature, so each check meets each feature in every profile (`tests/test_features
 from __future__ import annotations
 
 from equivalence.layers import REGISTRY, masked_after
-from equivalence.spec import LayerSpec, StackSpec
+from equivalence.spec import StackSpec, leaves
 
 FEATURES = {
     "state_before_weights": "a layer with non-trainable state before a layer with trainable "
@@ -24,22 +24,14 @@ FEATURES = {
 }
 
 
-def leaves(layers) -> list[LayerSpec]:
-    """The stack's layers in call order, a nested model's inner layers in its place."""
-    out = []
-    for layer in layers:
-        out += leaves(layer.params["layers"]) if "layers" in layer.params else [layer]
-    return out
-
-
 def _nested_apis(layers) -> set[str]:
     out = set()
     for layer in layers:
-        if "layers" in layer.params:
+        if layer.inner:
             api = layer.params.get("api", "same")
             # "same": the nested model is built with the outer API, so all three appear.
             out |= {"sequential", "functional", "subclassed"} if api == "same" else {api}
-            out |= _nested_apis(layer.params["layers"])
+            out |= _nested_apis(layer.inner)
     return out
 
 

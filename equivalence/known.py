@@ -19,7 +19,7 @@ from equivalence import causes, compat
 from equivalence.causes import Raises, Repair, SelfDisagrees, Workaround
 from equivalence.compare import ERROR
 from equivalence.portable import APIS
-from equivalence.spec import InputSpec, LayerSpec, StackSpec
+from equivalence.spec import InputSpec, LayerSpec, StackSpec, leaves
 
 OUTPUT_CHECKS = ("predict", "predict_on_batch", "call", "training_calls")
 # Training checks that compare each API with Sequential (resume compares inside an API).
@@ -89,24 +89,14 @@ def does_not_autocast(layer: LayerSpec) -> bool:
     return not getattr(built, "autocast", getattr(built, "_autocast", True))
 
 
-def _first_leaf(layers):
-    first = layers[0]
-    return _first_leaf(first.params["layers"]) if first.kind == "Nested" else first
-
-
-def _leaves(layers) -> int:
-    return sum(_leaves(layer.params["layers"]) if layer.kind == "Nested" else 1
-               for layer in layers)
-
-
 def _several_leaves(spec: StackSpec) -> bool:
     """Two layers or more, nested ones counted: one may hold state before another's
     trainable weights."""
-    return _leaves(spec.layers) > 1
+    return len(leaves(spec.layers)) > 1
 
 
 def _mixed_first_layer_float32(spec: StackSpec) -> bool:
-    first = _first_leaf(spec.layers)
+    first = leaves(spec.layers)[0]
     return (spec.policy != "float32" and spec.input.dtype != "int32"
             and (first.dtype == "float32" or does_not_autocast(first)))
 
@@ -134,7 +124,7 @@ def _masked_stream_cast(spec: StackSpec, nested_only: bool) -> bool:
     masked, pinned_before = False, None
     for layer in spec.layers:
         pinned = layer.dtype == "float32"
-        into_nested = "layers" in layer.params and not pinned and not pinned_before
+        into_nested = bool(layer.inner) and not pinned and not pinned_before
         if masked and (into_nested or (not nested_only and pinned != pinned_before)):
             return True
         masked = masked_after(REGISTRY[layer.kind].mask(layer.params), masked)
@@ -146,8 +136,8 @@ _ONE_DENSE = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1
 
 
 def _nested(api: str) -> Callable[[StackSpec], bool]:
-    """Whether a top-level Nested layer of this API is in the stack."""
-    return lambda spec: any(layer.kind == "Nested" and layer.params["api"] == api
+    """Whether a top-level nested stack of this API is in the stack."""
+    return lambda spec: any(layer.inner and layer.params["api"] == api
                             for layer in spec.layers)
 
 
@@ -164,7 +154,7 @@ def _adapted_normalization(features: int, policy: str = "float32") -> StackSpec:
 
 
 def _any_nested(spec: StackSpec) -> bool:
-    return any(layer.kind == "Nested" for layer in spec.layers)
+    return any(layer.inner for layer in spec.layers)
 
 
 def _mixed(spec: StackSpec) -> bool:
@@ -205,9 +195,6 @@ def _regularization_losses(spec: StackSpec) -> bool:
     """Two or more layers (nested ones too) with a regularizer: a sum of losses."""
     from equivalence.layers import REGISTRY
 
-    def leaves(layers):
-        for layer in layers:
-            yield from leaves(layer.params["layers"]) if layer.kind == "Nested" else (layer,)
     return sum(REGISTRY[leaf.kind].adds_loss(leaf.params) for leaf in leaves(spec.layers)) >= 2
 
 

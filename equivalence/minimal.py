@@ -260,9 +260,9 @@ def _args(cfg: dict, name: str, dtype: str | None) -> str:
 
 
 def layer_code(ls, name: str, shape, imports: set) -> str:
-    """A literal constructor call for one LayerSpec (a Nested one builds its inner model)."""
+    """A literal constructor call for one LayerSpec (a nested stack builds its inner model)."""
     info = REGISTRY[ls.kind]
-    if ls.kind == "Nested":
+    if info.nests:
         cfg = ls.params
         inner, inner_shape = [], tuple(shape)
         for i, child in enumerate(cfg["layers"]):
@@ -303,7 +303,7 @@ def _targets_code(loss: str | None) -> str:
 
 def _has_mask(layers) -> bool:
     return any(REGISTRY[ls.kind].mask(ls.params) == "produces"
-               or (ls.kind == "Nested" and _has_mask(ls.params["layers"])) for ls in layers)
+               or _has_mask(ls.inner) for ls in layers)
 
 
 def render(spec, check, mode, failing, weights: dict, x: np.ndarray) -> str:
@@ -320,7 +320,7 @@ def render(spec, check, mode, failing, weights: dict, x: np.ndarray) -> str:
     mixed = spec.policy != "float32"
     policy_on = f"\n    keras.mixed_precision.set_global_policy({spec.policy!r})" if mixed else ""
     policy_off = '\n    keras.mixed_precision.set_global_policy("float32")' if mixed else ""
-    nested = any(ls.kind == "Nested" for ls in spec.layers)
+    nested = any(REGISTRY[ls.kind].nests for ls in spec.layers)
     saving = check.raises_is_finding
     serialized = saving or name == "resume"
     within = name in WITHIN

@@ -52,6 +52,19 @@ class LayerSpec:
     def params(self) -> dict[str, Any]:
         return dict(self.config)
 
+    @property
+    def inner(self) -> tuple["LayerSpec", ...]:
+        """The layers of a nested stack (its config's "layers"); () for any other layer."""
+        return tuple(self.params.get("layers", ()))
+
+
+def leaves(layers) -> list[LayerSpec]:
+    """The layers in call order, a nested stack's inner layers in its place."""
+    out: list[LayerSpec] = []
+    for layer in layers:
+        out += leaves(layer.inner) if layer.inner else [layer]
+    return out
+
 
 @dataclass(frozen=True)
 class StackSpec:
@@ -108,7 +121,7 @@ class StackSpec:
         out: list[str] = []
         for layer in self.layers:
             out.append(layer.kind)
-            out.extend(inner.kind for inner in layer.params.get("layers", ()))
+            out.extend(inner.kind for inner in layer.inner)
         return out
 
 

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from equivalence import compat
 from equivalence.layers import REGISTRY, candidates, masked_after, prod, takes
 from equivalence.layers.examples import FEATURE_STACKS
-from equivalence.layers.nested import nested_configs
 from equivalence.spec import INPUT_FAMILIES, POLICIES, InputSpec, LayerSpec, StackSpec
 
 MAX_LAYERS = 4
@@ -100,7 +99,7 @@ def _input_of(family: str) -> st.SearchStrategy[InputSpec]:
 def _next_layer(draw, shape, stream, masked, policy, vocab=None, nested_ok=True, only=None):
     """(LayerSpec, output shape, masked afterwards) for one layer valid on `shape` of
     `stream` (floats, ids or strings: layers.TAKES), of the kinds `only` when given."""
-    exclude = () if nested_ok else ("Nested",)
+    exclude = () if nested_ok else tuple(k for k, i in REGISTRY.items() if i.nests)
     options = candidates(shape, stream, masked, exclude)
     if only:
         options = [info for info in options if info.kind in only]
@@ -110,10 +109,7 @@ def _next_layer(draw, shape, stream, masked, policy, vocab=None, nested_ok=True,
     families = list(dict.fromkeys(info.family for info in options))
     family = draw(st.sampled_from(families))
     info = draw(st.sampled_from([info for info in options if info.family == family]))
-    if info.kind == "Nested":
-        cfg = draw(nested_configs(shape, masked))
-    else:
-        cfg = draw(info.configs(shape))
+    cfg = draw(info.configs(shape, masked) if info.nests else info.configs(shape))
     if info.vocab_key is not None:
         cfg = {**cfg, info.vocab_key: vocab}
     out = info.output_shape(shape, cfg)

@@ -55,6 +55,10 @@ class LayerInfo:
     # function) without supporting masking: Keras destroys the mask it is given, saying
     # so, and nothing downstream sees it; its mask mode is then "none".
     destroys_mask: bool = False
+    # A model of other layers (Nested): its config holds their LayerSpecs under "layers";
+    # its `configs(shape, masked)` also takes the incoming mask state; it is never drawn
+    # inside another, and the builder builds it with the outer model's API.
+    nests: bool = False
     note: str = ""
     # A call that raises where this Keras' layer is broken in every API alike (nothing to
     # compare): the kind is then not drawn. Its reason goes in `note`.

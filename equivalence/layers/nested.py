@@ -49,7 +49,7 @@ def _make_nested(cfg, name, dtype=None):
 register(
     LayerInfo("Nested", "nested", nested_configs, frozenset({1, 2, 3}),
               output_shape=nested_output_shape, make=_make_nested, mask=nested_mask,
-              needs_class=False,
+              needs_class=False, nests=True,
               adds_loss=lambda cfg: any(REGISTRY[i.kind].adds_loss(i.params)
                                         for i in cfg.get("layers", ())),
               note="train_differs/stateful depend on the inner layers"),
