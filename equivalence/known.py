@@ -181,14 +181,13 @@ def _mixed_float_input(spec: StackSpec) -> bool:
     return spec.policy != "float32" and spec.input.dtype != "int32"
 
 
-def _embedding_mask_zero(spec: StackSpec) -> bool:
-    return any(layer.kind == "Embedding" and layer.params.get("mask_zero")
-               for layer in spec.layers)
-
-
 def _makes_mask(spec: StackSpec) -> bool:
-    """A top-level layer computes a mask with ops: Embedding(mask_zero=True) or Masking."""
-    return _embedding_mask_zero(spec) or any(layer.kind == "Masking" for layer in spec.layers)
+    """A top-level layer computes a mask with ops from its input — Embedding or
+    ReversibleEmbedding(mask_zero=True), Masking: the registry says it produces one."""
+    from equivalence.layers import REGISTRY
+
+    return any(REGISTRY[layer.kind].mask(layer.params) == "produces" and not layer.inner
+               for layer in spec.layers)
 
 
 def _regularization_losses(spec: StackSpec) -> bool:
