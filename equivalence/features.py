@@ -9,6 +9,7 @@ feature, so each check meets each feature in every profile (`tests/test_features
 from __future__ import annotations
 
 from equivalence.layers import REGISTRY, masked_after
+from equivalence.portable import APIS, leaf_layers
 from equivalence.spec import StackSpec, leaves
 
 FEATURES = {
@@ -30,7 +31,7 @@ def _nested_apis(layers) -> set[str]:
         if layer.inner:
             api = layer.params.get("api", "same")
             # "same": the nested model is built with the outer API, so all three appear.
-            out |= {"sequential", "functional", "subclassed"} if api == "same" else {api}
+            out |= set(APIS) if api == "same" else {api}
             out |= _nested_apis(layer.inner)
     return out
 
@@ -48,8 +49,6 @@ def _mask_reaches_consumer(layers) -> bool:
 def _state_before_weights(model) -> bool:
     """Asked of the built model: which layers hold weights, and of which kind, is what
     Keras decides (a Dense without bias, a frozen layer), not a flag."""
-    from equivalence.portable import leaf_layers
-
     state = False
     for layer in leaf_layers(model):
         if state and layer.trainable_weights:
