@@ -31,6 +31,9 @@ settings.register_profile("nightly", max_examples=300, **_COMMON)
 # Only the feature-dense stacks every property test carries (equivalence/layers/examples.py):
 # a few minutes' smoke run of every check with every feature, e.g. on a new environment.
 settings.register_profile("features", phases=[Phase.explicit], database=None, **_COMMON)
+# Those and one stack per layer family (strategies.family_stacks, explicit in ci and nightly
+# too): what ci's families add, on a new environment in a few minutes.
+settings.register_profile("families", phases=[Phase.explicit], database=None, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

@@ -126,9 +126,10 @@ CHECKS = {c.name: c for c in (
     Check("config", portable.observe_config, within=("original",), raises_is_finding=True,
           share=_SAVING,
           doc="get_config/from_config and to_json/model_from_json round trips"),
-    Check("export", portable.observe_export, within=("call",), raises_is_finding=True,
+    Check("export", portable.observe_export, within=("graph",), raises_is_finding=True,
           share=_SAVING,
-          doc="SavedModel for serving, reloaded by tf.saved_model.load, against __call__"),
+          doc="SavedModel for serving, reloaded by tf.saved_model.load, against the same "
+              "call as a tf.function"),
     Check("legacy_h5", portable.observe_legacy_h5, within=("original",),
           raises_is_finding=True, share=_SAVING, doc="whole-model legacy HDF5 save + load"),
     # Training: each API against Sequential, in the mode's compile mode, optimizer and loss.

@@ -197,6 +197,32 @@ def _regularization_losses(spec: StackSpec) -> bool:
     return sum(REGISTRY[leaf.kind].adds_loss(leaf.params) for leaf in leaves(spec.layers)) >= 2
 
 
+def _trains_by_default(spec: StackSpec) -> bool:
+    """A layer (nested ones too) whose Keras class's `call` defaults to training=True, as
+    Keras 3's augmentation layers do: called with `training` unset, it augments."""
+    from equivalence.layers import REGISTRY
+
+    return any(_defaults_to_training(kind) for kind in {leaf.kind for leaf in
+                                                       leaves(spec.layers)}
+               if REGISTRY[kind].cls is None)
+
+
+@functools.cache
+def _defaults_to_training(kind: str) -> bool:
+    import inspect
+
+    from equivalence.layers import REGISTRY
+
+    info = REGISTRY[kind]
+    for name in (info.class_name or kind, *info.covers):
+        cls = getattr(compat.keras.layers, name, None)
+        training = (inspect.signature(cls.call).parameters.get("training")
+                    if cls is not None else None)
+        if training is not None and training.default is True:
+            return True
+    return False
+
+
 def _seeded_noise(spec: StackSpec) -> bool:
     from equivalence.layers import REGISTRY
 
@@ -792,6 +818,28 @@ KNOWN: tuple[Known, ...] = (
         recognise=Raises("ValueError", r"Unknown layer: 'Cast'"),
         checks=("legacy_h5",), apis=("functional",), keras=("3.5.0", "3.9.2"),
         applies=_mixed, example=_CAST_EXAMPLE, overlaps=_CAST_MEETS,
+    ),
+    Known(
+        name="export-serves-training-default",
+        cause="Keras 3: a model called without `training` leaves it unset, and a layer "
+              "whose call defaults to training=True (the augmentation layers: RandomFlip, "
+              "RandomRotation, ...) then augments. A Sequential or Functional model hands "
+              "its layers no value; a subclassed model written the usual way passes its own "
+              "`training=None` on, and its layers do not augment. model.export() serves "
+              "`model.__call__` with no `training`, so the Sequential and Functional serving "
+              "functions augment every request, randomly (the same model under "
+              "tf.function with training=False does not; on Keras 2 model(x) augments in "
+              "all three APIs alike and the serving function does not).",
+        upstream=None, where="keras/src/export/saved_model.py track_and_add_endpoint "
+                             "(resource.__call__); keras/src/layers/layer.py (training "
+                             "from the call signature's default)",
+        recognise=Workaround("export_inference_call", "an ExportArchive endpoint calling "
+                                                      "the model with training=False"),
+        checks=("export",), apis=("sequential", "functional"), keras=_KERAS3,
+        applies=_trains_by_default,
+        example=StackSpec(InputSpec("image", (3, 3, 1)),
+                          (LayerSpec.of("RandomFlip", mode="horizontal_and_vertical", seed=0),
+                           LayerSpec.of("Dense", units=2))),
     ),
     Known(
         name="export-signature-in-compute-dtype",

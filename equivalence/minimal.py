@@ -172,7 +172,10 @@ OBSERVE = {
                'serving = tf.saved_model.load(path).signatures["serving_default"]',
                "(name,) = serving.structured_input_signature[1]",
                "(served,) = serving(**{name: tf.constant(x)}).values()",
-               'return {"call": {"y": m(x, training=False)}, "serving": {"y": served}}'],
+               "t = tf.constant(x)  # the same call as a graph over any batch size",
+               "graph = tf.function(lambda i: m(i, training=False),",
+               "                    input_signature=[tf.TensorSpec((None, *t.shape[1:]), t.dtype)])",
+               'return {"graph": {"y": graph(t)}, "serving": {"y": served}}'],
     "fit": [_COMPILE, "tf.random.set_seed(0)",
             f"history = m.fit(x, y, batch_size={TRAIN_BATCH}, epochs={TRAIN_EPOCHS}, "
             f"shuffle=False, verbose=0)",

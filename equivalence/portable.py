@@ -525,14 +525,30 @@ def observe_config(model, x):
     return out
 
 
-def save_for_serving(model, path):
-    """A SavedModel for serving: model.export on Keras 3, tf.saved_model.save on Keras 2."""
-    if IS_KERAS3:
-        kwargs = {"verbose": False} if "verbose" in inspect.signature(model.export).parameters \
-            else {}
-        model.export(path, **kwargs)
+def save_for_serving(model, path, x=None):
+    """A SavedModel for serving: model.export on Keras 3, tf.saved_model.save on Keras 2.
+
+    With the `export_inference_call` workaround (Keras 3), an ExportArchive whose one
+    endpoint calls the model with training=False, over the dtype of the data `x` and any
+    batch size, instead of model.export's bare `model.__call__`
+    (export-serves-training-default)."""
+    if IS_KERAS3 and "export_inference_call" in ACTIVE_WORKAROUNDS:
+        t = tf.constant(x)
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serve", lambda inputs: model(inputs, training=False),
+                             input_signature=[tf.TensorSpec((None, *t.shape[1:]), t.dtype)])
+        _quietly(archive.write_out, path)
+    elif IS_KERAS3:
+        _quietly(model.export, path)
     else:
         tf.saved_model.save(model, path)
+
+
+def _quietly(write, path):
+    """`write(path)`, without printing the endpoints where Keras takes `verbose`."""
+    write(path, **({"verbose": False} if "verbose" in inspect.signature(write).parameters
+                   else {}))
 
 
 def serve(path, x):
@@ -543,13 +559,25 @@ def serve(path, x):
     return as_array(served)
 
 
+def graph_call(model, x):
+    """__call__(training=False) traced as a tf.function over any batch size, as a serving
+    signature is: the graph the SavedModel holds, run in this process."""
+    t = tf.constant(x)
+    traced = tf.function(lambda inputs: model(inputs, training=False),
+                         input_signature=[tf.TensorSpec((None, *t.shape[1:]), t.dtype)])
+    return as_array(traced(t))
+
+
 def observe_export(model, x):
     """SavedModel for serving, reloaded with tf.saved_model.load: the serving signature's
-    output against __call__."""
+    output against the same call traced here (graph_call). Not against eager __call__:
+    a graph's rewrites (Grappler, oneDNN fusions) may round differently from eager ops —
+    the graph-vs-eager difference `predict_vs_call` checks within its tolerance; a saved
+    graph must compute what the live one does, bit for bit."""
     with scratch_dir() as d:
         path = os.path.join(d, "saved_model")
-        save_for_serving(model, path)
-        return {"call": as_array(model(x, training=False)), "serving": serve(path, x)}
+        save_for_serving(model, path, x)
+        return {"graph": graph_call(model, x), "serving": serve(path, x)}
 
 
 # Training. Every sequence starts from the same random state (seeded layers, TF's seed).

@@ -9,8 +9,10 @@ towards one Dense layer on a vector input.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
-from hypothesis import assume, example, settings
+from hypothesis import Phase, assume, example, find, settings
+from hypothesis.errors import NoSuchExample, Unsatisfiable
 from hypothesis import strategies as st
 
 from equivalence import compat
@@ -56,21 +58,25 @@ def parse_kinds(text: str) -> frozenset[str]:
     return drawn
 
 
-def focus_families() -> tuple[str, ...]:
-    """The input families some focused kind can start a stack on (all without a focus)."""
-    kinds = FOCUS or {k for k, info in REGISTRY.items() if info.available}
+def focus_families(first: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The input families some focused kind (or one of `first`) can start a stack on (all
+    without a focus)."""
+    first = first or FOCUS
+    kinds = first or {k for k, info in REGISTRY.items() if info.available}
     # A family is offered where some kind needs it: volumes only where the 3D kinds are
     # drawn, text where a kind takes strings.
     drawn = [k for k in kinds if REGISTRY[k].available]
     return tuple(f for f in INPUT_FAMILIES
                  if f != "volume" or any(REGISTRY[k].ranks == {4} for k in drawn)
                  if f != "text" or any(fits_family(k, f) for k in drawn)
-                 if not FOCUS or any(fits_family(k, f) for k in FOCUS))
+                 if not first or any(fits_family(k, f) for k in first))
 
 
-def input_specs(family: str | None = None) -> st.SearchStrategy[InputSpec]:
-    """Inputs of each family; shrinks towards a 1-feature vector."""
-    families = st.just(family) if family else st.sampled_from(focus_families())
+def input_specs(family: str | None = None,
+                first: frozenset[str] = frozenset()) -> st.SearchStrategy[InputSpec]:
+    """Inputs of each family (that one of the kinds `first` can start on, if given);
+    shrinks towards a 1-feature vector."""
+    families = st.just(family) if family else st.sampled_from(focus_families(first))
     return families.flatmap(_input_of)
 
 
@@ -135,15 +141,16 @@ def inner_stack(draw, shape, masked=False):
 
 
 @st.composite
-def _stacks(draw, max_layers, policies, family):
-    inp = draw(input_specs(family))
+def _stacks(draw, max_layers, policies, family, first=frozenset()):
+    first = first or FOCUS  # the kinds the first layer is one of (all when empty)
+    inp = draw(input_specs(family, first))
     policy = draw(st.sampled_from(policies))
     shape, masked, vocab = inp.shape, False, inp.vocab
     stream = _STREAM_OF.get(inp.family, "float")
     layers = []
     for i in range(draw(st.integers(1, max_layers))):
         layer, shape, masked = draw(_next_layer(shape, stream, masked, policy, vocab,
-                                                only=FOCUS if i == 0 else None))
+                                                only=first if i == 0 else None))
         layers.append(layer)
         info = REGISTRY[layer.kind]
         stream, vocab = info.stream_out(layer.params), info.ids_out(layer.params)
@@ -255,24 +262,64 @@ def share(fraction: float):
 
 # The optimizer, loss and steps a feature stack trains with (training_cases' simplest).
 FEATURE_TRAINING = ("sgd_momentum", "mse", 1)
+# The Hypothesis profiles (conftest.py) whose property tests also carry one stack per layer
+# family (family_stacks): in `ci` every check meets every family, which 25 derandomized
+# draws (4 per mode for a training check) cannot promise; `families` runs only the
+# explicit stacks. Not `dev`: its run time is the default test run's.
+FAMILY_PROFILES = ("ci", "nightly", "families")
+
+
+@functools.cache
+def family_stacks() -> tuple[StackSpec, ...]:
+    """One trainable stack per layer family drawn on this Keras (the user's own families
+    included), in registry order: the simplest stack whose first layer is of that family —
+    Hypothesis' first example, drawn from all-zero choices (the first input family and kind
+    that fit, the smallest sizes: the same on every run; shrinking costs a minute and finds
+    no simpler) — with the Dense head every training check needs. A family none of whose kinds can start a stack
+    (none today) has none, and `python -m equivalence.summary met --families` says so."""
+    # A nesting kind is no family of its own to the summary (it counts the layers inside;
+    # the feature stacks carry a nested model of each API).
+    drawn = {kind for kind in kinds_drawable() if not REGISTRY[kind].nests}
+    out = []
+    for family in dict.fromkeys(info.family for kind, info in REGISTRY.items()
+                                if kind in drawn):
+        first = frozenset(k for k in drawn if REGISTRY[k].family == family)
+        simplest = _stacks(1, ("float32",), None, first).map(_with_dense_head)
+        try:
+            out.append(find(simplest.filter(_trainable_here), lambda spec: True,
+                            settings=settings(database=None, derandomize=True,
+                                              max_examples=200, phases=[Phase.generate])))
+        except (NoSuchExample, Unsatisfiable):
+            continue
+    return tuple(out)
+
+
+def explicit_stacks(profile: str | None = None) -> tuple[StackSpec, ...]:
+    """The stacks every property test runs besides what it draws under `profile` (the
+    loaded one by default): the feature stacks always, the family stacks in
+    FAMILY_PROFILES."""
+    if profile is None:
+        profile = settings.get_current_profile_name()
+    return FEATURE_STACKS + (family_stacks() if profile in FAMILY_PROFILES else ())
 
 
 def with_feature_stacks(arg: str = "spec", training: bool = False):
-    """Hypothesis explicit examples: the FEATURE_STACKS (`equivalence.layers.examples`),
-    run by the test in every profile besides what it draws, so that each check meets every
-    feature of `equivalence.features`. None under --replay or --parity-kinds, runs about
-    other stacks. `training`: given as (spec, FEATURE_TRAINING), as training_cases draws."""
+    """Hypothesis explicit examples: the explicit_stacks of the loaded profile (the
+    FEATURE_STACKS of `equivalence.layers.examples` in every profile, so that each check
+    meets every feature of `equivalence.features`; in ci, nightly and families one stack
+    per layer family too). None under --replay or --parity-kinds, runs about other stacks.
+    `training`: given as (spec, FEATURE_TRAINING), as training_cases draws."""
     def decorate(test):
         if REPLAY is not None or FOCUS:
             return test
-        for spec in reversed(FEATURE_STACKS):
+        for spec in reversed(explicit_stacks()):
             test = example(**{arg: (spec, FEATURE_TRAINING) if training else spec})(test)
         return test
     return decorate
 
 
 def feature_stack_in_default_mode(spec: StackSpec, mode) -> None:
-    """Rejects a feature stack in the jit and eager modes of a training check: compiling
-    it with XLA costs a minute a check, and one mode meets the features (Hypothesis skips
-    a rejected explicit example)."""
-    assume(spec not in FEATURE_STACKS or not (mode.jit_compile or mode.run_eagerly))
+    """Rejects an explicit stack (feature or family) in the jit and eager modes of a
+    training check: compiling the feature stack with XLA costs a minute a check, and one
+    mode meets the features and families (Hypothesis skips a rejected explicit example)."""
+    assume(spec not in explicit_stacks() or not (mode.jit_compile or mode.run_eagerly))

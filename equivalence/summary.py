@@ -205,7 +205,7 @@ def _met(argv: list[str]) -> int:
         from equivalence.layers import REGISTRY
         from equivalence.strategies import kinds_drawable
 
-        drawable = {REGISTRY[k].family for k in kinds_drawable() if REGISTRY[k].needs_class}
+        drawable = {REGISTRY[k].family for k in kinds_drawable() if not REGISTRY[k].nests}
     gaps = missed(total, drawable)
     for check in sorted(total["features"]):
         print(f"{check}: " + (f"missed {', '.join(gaps[check])}" if check in gaps

@@ -18,11 +18,12 @@ from equivalence.compat import IS_KERAS3, keras
 # gets the random streams' state, or the loss scale, the checkpoint did not restore;
 # seeded noise layers are built as linear activations; a model loaded from a legacy .h5
 # file has finalize_state called on its layers; the subclassed model tracks each layer as
-# its own attribute instead of one list.
+# its own attribute instead of one list; the serving endpoint calls the model with
+# training=False.
 FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "no_mask_into_nested",
          "restore_seed_state",
          "restore_loss_scale", "noise_off", "finalize_after_load",
-         "subclassed_layers_as_attributes")
+         "subclassed_layers_as_attributes", "export_inference_call")
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from equivalence import features, strategies, summary
 from equivalence.builders import build
 from equivalence.checks import verify
 from equivalence.features import FEATURES, features_of
+from equivalence.layers import REGISTRY
 from equivalence.layers.examples import FEATURE_STACKS
 from equivalence.spec import InputSpec, LayerSpec, StackSpec
 
@@ -110,3 +111,17 @@ def test_met_refuses_a_summary_it_cannot_read_in_one_line(tmp_path, capsys, cont
     assert summary.main(["met", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
+
+
+def test_in_ci_every_check_carries_a_stack_of_every_family_drawn_here():
+    # 25 derandomized draws cannot promise that (a training check has 4 a mode): the ci,
+    # nightly and families profiles add one explicit stack per family; dev does not (its
+    # run time is the default test run's).
+    stacks = strategies.family_stacks()
+    drawn = {REGISTRY[k].family for k in strategies.kinds_drawable() if not REGISTRY[k].nests}
+    assert set().union(*map(features.families_of, stacks)) == drawn
+    assert all(strategies.trains(spec) for spec in stacks)  # the training checks take them
+    assert strategies.explicit_stacks("ci") == FEATURE_STACKS + stacks
+    assert strategies.explicit_stacks("nightly") == strategies.explicit_stacks("families")
+    assert strategies.explicit_stacks("dev") == FEATURE_STACKS
+    assert strategies.family_stacks.__wrapped__() == stacks  # the same stacks every time
