@@ -127,6 +127,31 @@ def restore_nested_sequential_dtype(config: dict, original: dict) -> None:
             layer["config"]["dtype"] = old["config"]["dtype"]
 
 
+def restore_discarded_dtype(config: dict, original: dict) -> None:
+    """Each layer's dtype policy, as the original recorded it, where the layer's class
+    discards the `dtype` its own config passes: rebuilt from the original's config alone,
+    it comes back with another policy (the global one)."""
+    before = by_name(original)
+    for layer in layer_configs(config):
+        old = before.get(layer["config"].get("name"))
+        if (old and "dtype" in old["config"] and layer["config"].get("dtype")
+                != old["config"]["dtype"] and _discards_dtype(old)):
+            layer["config"]["dtype"] = old["config"]["dtype"]
+
+
+def _discards_dtype(serialized: dict) -> bool:
+    from equivalence.compat import keras
+
+    cls = getattr(keras.layers, serialized.get("class_name", ""), None)
+    if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+        return False
+    try:
+        rebuilt = cls.from_config(copy.deepcopy(serialized["config"]))
+    except Exception:  # noqa: BLE001 - a class that cannot rebuild alone shows nothing
+        return False
+    return rebuilt.get_config().get("dtype") != serialized["config"]["dtype"]
+
+
 def drop_node_mask_none(config, original=None) -> None:
     """Remove a `mask: None` keyword argument from every node of a Functional config."""
     if isinstance(config, dict):

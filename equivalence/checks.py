@@ -6,16 +6,19 @@ compares each API's observation with Sequential's, or two observations inside on
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from equivalence import artifacts, features, known, portable, summary, workarounds
 from equivalence.builders import build, build_all
 from equivalence.causes import disagrees_with_itself
-from equivalence.compare import BITWISE, compare_observations, differences, tolerance_for
+from equivalence.compare import (BITWISE, ERROR, compare_observations, differences,
+                                 tolerance_for)
 from equivalence.data import feedable, make_inputs
+from equivalence.layers import REGISTRY
 from equivalence.portable import APIS
-from equivalence.spec import StackSpec
+from equivalence.spec import StackSpec, leaves
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,24 @@ def compare(check: Check, spec: StackSpec, observed: dict) -> dict[str, str]:
     tol = tolerance_for(check.name, spec.compute_dtype)
     tols = {} if tol.rtol == tol.atol == 0.0 else {"rtol": tol.rtol, "atol": tol.atol}
     problems = compare_observations(observed, check.within, **tols)
+    if check.raises_is_finding:
+        problems = {api: msg for api, msg in problems.items()
+                    if api not in refused(spec, observed)}
     suffix = f" [tolerance: {tol.reason}]" if tols else ""
     return {api: msg + suffix for api, msg in problems.items()}
+
+
+def refused(spec: StackSpec, observed: dict) -> set[str]:
+    """The APIs that refused to reload the stack with the error a layer of it must raise
+    (LayerInfo.refusal: a Lambda of a Python lambda in safe mode) — where no API loaded it:
+    one API loading what the others refuse stays a finding, and an API failing earlier
+    for another reason (a subclassed model in a legacy .h5 file) keeps its own error."""
+    patterns = [REGISTRY[leaf.kind].refusal for leaf in leaves(spec.layers)
+                if REGISTRY[leaf.kind].refusal]
+    if not patterns or any(ERROR not in obs for obs in observed.values()):
+        return set()
+    return {api for api, obs in observed.items()
+            if any(re.search(p, obs[ERROR]) for p in patterns)}
 
 
 class Discrepancy(AssertionError):

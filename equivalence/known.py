@@ -10,6 +10,7 @@ it the suite says so.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -223,6 +224,54 @@ def _defaults_to_training(kind: str) -> bool:
     return False
 
 
+def _holds_table(spec: StackSpec) -> bool:
+    """A layer holding a TF lookup table (a resource that is no variable), asked of the
+    built layer: IntegerLookup, StringLookup, TextVectorization's inner lookup."""
+    return any(_table_in(leaf) for leaf in leaves(spec.layers))
+
+
+def _mixed_discarded_dtype(spec: StackSpec) -> bool:
+    """A mixed policy and a layer that discards the `dtype` it is given, asked of the
+    layer built with one (Keras 3's index lookups)."""
+    return _mixed(spec) and any(_discards_dtype(leaf) for leaf in leaves(spec.layers))
+
+
+def _probe(leaf: LayerSpec, dtype: str | None = None):
+    from equivalence.layers import REGISTRY
+
+    try:
+        return REGISTRY[leaf.kind].build(leaf.params, "probe", dtype)
+    except Exception:  # noqa: BLE001 - a layer that cannot be built alone shows nothing
+        return None
+
+
+@functools.cache
+def _table_in(leaf: LayerSpec) -> bool:
+    def holds(obj, depth: int) -> bool:
+        for value in vars(obj).values():
+            if hasattr(value, "resource_handle") and not hasattr(value, "assign"):
+                return True
+            if depth and isinstance(value, compat.keras.layers.Layer) and holds(value, depth - 1):
+                return True
+        return False
+
+    layer = _probe(leaf)
+    return layer is not None and holds(layer, 2)
+
+
+@functools.cache
+def _discards_dtype(leaf: LayerSpec) -> bool:
+    layer = _probe(leaf, "mixed_float16")
+    return layer is not None and layer.dtype_policy.name != "mixed_float16"
+
+
+def _augmentation(spec: StackSpec) -> bool:
+    """A layer of the registry's augmentation family (nested ones too)."""
+    from equivalence.layers import REGISTRY
+
+    return any(REGISTRY[leaf.kind].family == "augmentation" for leaf in leaves(spec.layers))
+
+
 def _seeded_noise(spec: StackSpec) -> bool:
     from equivalence.layers import REGISTRY
 
@@ -235,6 +284,8 @@ _HOLDS_SUBCLASSED = StackSpec(InputSpec("vector", (2,)),
                                             layers=(LayerSpec.of("Dense", units=1),)),
                                LayerSpec.of("Dense", units=1)))
 
+_LOOKUP = StackSpec(InputSpec("tokens", (4,), "int32", 5),
+                    (LayerSpec.of("IntegerLookup", vocabulary=(1,), output_mode="int"),))
 _CAST_EXAMPLE = StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
                           policy="mixed_float16")
 _NOISE_RESUME = StackSpec(InputSpec("vector", (4,)),
@@ -363,12 +414,15 @@ KNOWN: tuple[Known, ...] = (
         upstream=None, where="Keras 3: keras/src/layers/layer.py Layer.__call__ step 1 vs "
                              "keras/src/models/functional.py (_convert_input_args = False); "
                              "Keras 2: Layer._autocast / Functional._autocast = False",
-        recognise=_AUTOCAST_OFF, checks=OUTPUT_CHECKS + TRAINING_CHECKS,
+        recognise=_AUTOCAST_OFF, checks=OUTPUT_CHECKS + TRAINING_CHECKS + ("losses",),
         apis=("subclassed",), keras=("2.15.0", None), applies=_mixed_first_layer_float32,
         overlaps=("mask-into-float32-layer",),
+        # An activity regularizer: its loss is computed from the rounded outputs too (a
+        # text-family run on Keras 3.13.2 met it in `losses`, behind a pinned Lambda).
         example=StackSpec(InputSpec("vector", (3,)),
                           (LayerSpec.of("Activation", "float32", activation="linear"),
-                           LayerSpec.of("Dense", "float32", units=1)),
+                           LayerSpec.of("Dense", "float32", units=1,
+                                        activity_regularizer="l2")),
                           policy="mixed_bfloat16", seed=1, batch=5),
     ),
     Known(
@@ -840,6 +894,56 @@ KNOWN: tuple[Known, ...] = (
         example=StackSpec(InputSpec("image", (3, 3, 1)),
                           (LayerSpec.of("RandomFlip", mode="horizontal_and_vertical", seed=0),
                            LayerSpec.of("Dense", units=2))),
+    ),
+    Known(
+        name="subclassed-export-untracked-table",
+        cause="Keras 3 (3.3-3.13; 3.15 tracks it): a subclassed model holding its layers in "
+              "a list attribute, as users write it, does not track a lookup layer's table "
+              "for export: model.export() fails with \"Tried to export a function which "
+              "references an 'untracked' resource\" (its StaticHashTable), where Sequential "
+              "and Functional export and serve. With each layer its own attribute the "
+              "table is tracked (and the export then meets "
+              "subclassed-export-signature-dtype: the signature refuses the ids).",
+        upstream=None, where="keras/src/export/saved_model.py (the resources it tracks "
+                             "through the model's layer list)",
+        recognise=Raises("AssertionError", r"references an 'untracked' resource"),
+        checks=("export",), apis=("subclassed",), keras=("3.3.3", "3.13.2"),
+        applies=_holds_table, example=_LOOKUP,
+    ),
+    Known(
+        name="lookup-discards-dtype",
+        cause="Keras 3's index lookups (IntegerLookup, StringLookup, TextVectorization's) "
+              "discard the `dtype` they are given (IndexLookup.__init__ pops it): built "
+              "under a mixed global policy a layer takes that policy and writes it into its "
+              "config; rebuilt from that config (from_config, load_model of .keras and "
+              ".h5) under float32 it takes float32. Every API alike; the ids agree.",
+        upstream=None, where="keras/src/layers/preprocessing/index_lookup.py "
+                             "IndexLookup.__init__ (kwargs.pop(\"dtype\"))",
+        recognise=Repair(causes.configs_repair(causes.restore_discarded_dtype),
+                         "each layer's dtype restored where its class, rebuilt from its "
+                         "own config, discards it"),
+        checks=("config", "keras_file", "legacy_h5"), apis=APIS, keras=_KERAS3,
+        apis_for=(("legacy_h5", ("sequential", "functional")),),
+        applies=_mixed_discarded_dtype,
+        overlaps=("sequential-from-config-drops-policy", "legacy-h5-unknown-subclassed"),
+        example=dataclasses.replace(_LOOKUP, policy="mixed_float16"),
+    ),
+    Known(
+        name="legacy-h5-augmentation-unpicklable",
+        cause="Keras 3.3 and 3.5: a model holding a RandomRotation or RandomBrightness "
+              "cannot be saved to a legacy .h5 file: the save deep-copies the layer's state, "
+              "which holds a module (TypeError: cannot pickle 'module' object), in "
+              "Sequential and Functional alike (a subclassed model cannot be saved to .h5 "
+              "at all: legacy-h5-unknown-subclassed). Keras 3.8 saves it. Found by a ci run "
+              "on TF 2.16.",
+        upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py (copy.deepcopy "
+                             "of the layer's state)",
+        recognise=Raises("TypeError", r"cannot pickle 'module' object"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=("3.3.3", "3.5.0"),
+        applies=_augmentation, overlaps=("legacy-h5-unknown-subclassed",),
+        example=StackSpec(InputSpec("image", (3, 3, 1)),
+                          (LayerSpec.of("RandomRotation", factor=0.5, fill_mode="reflect",
+                                        interpolation="bilinear", seed=0),)),
     ),
     Known(
         name="export-signature-in-compute-dtype",

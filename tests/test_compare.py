@@ -51,3 +51,29 @@ def test_compare_observations_names_the_disagreeing_api_only():
 def test_every_tolerance_has_a_reason_and_unknown_checks_are_bitwise():
     assert all(t.reason and t.rtol >= 0 and t.atol >= 0 for t in TOLERANCES)
     assert tolerance_for("call", "float32") is BITWISE
+
+
+def test_a_refusal_every_api_shares_is_the_expected_observation():
+    # A Lambda of a Python lambda must be refused in safe mode (LayerInfo.refusal): refused
+    # alike by every API the saving check agrees; one API loading it stays a finding, an
+    # API failing otherwise keeps its error, and a stack without such a layer never gets
+    # the rule.
+    from equivalence.checks import CHECKS, compare
+    from equivalence.compare import ERROR
+    from equivalence.spec import InputSpec, LayerSpec, StackSpec
+
+    refusal = {ERROR: "ValueError: Requested the deserialization of a `Lambda` layer whose "
+                      "`function` is a Python lambda. This carries a potential risk of "
+                      "arbitrary code execution"}
+    loaded = {"original": {"y": np.zeros(2)}, "loaded": {"y": np.zeros(2)}}
+    spec = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Lambda", scale=2.0),))
+    plain = StackSpec(InputSpec("vector", (2,)), (LayerSpec.of("Dense", units=1),))
+    check = CHECKS["keras_file"]
+    apis = ("sequential", "functional", "subclassed")
+    assert compare(check, spec, dict.fromkeys(apis, refusal)) == {}
+    assert set(compare(check, spec, {**dict.fromkeys(apis, refusal), "functional": loaded})
+               ) == {"sequential", "subclassed"}
+    assert set(compare(check, plain, dict.fromkeys(apis, refusal))) == set(apis)
+    other = {ERROR: "ValueError: Unknown layer: 'SubclassedStack'"}  # fails before it
+    assert set(compare(check, spec, {**dict.fromkeys(apis, refusal), "subclassed": other})
+               ) == {"subclassed"}

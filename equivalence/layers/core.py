@@ -78,5 +78,8 @@ register(
     LayerInfo("Lambda", "core",
               lambda s: st.fixed_dictionaries({"scale": st.sampled_from((2.0, -0.5))}),
               ANY_RANK, make=from_literal(_lambda_literal), literal=_lambda_literal,
-              mask=mask_of(lambda: keras.layers.Lambda(lambda x: x)), destroys_mask=True),
+              mask=mask_of(lambda: keras.layers.Lambda(lambda x: x)), destroys_mask=True,
+              # Keras 3.3: "... is a Python lambda. Deserializing it is unsafe"; later and
+              # Keras 2: "... Python lambda ... risk of arbitrary code execution".
+              refusal=r"(?is)lambda.{0,200}(unsafe|arbitrary code)"),
 )
