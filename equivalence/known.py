@@ -272,6 +272,11 @@ def _augmentation(spec: StackSpec) -> bool:
     return any(REGISTRY[leaf.kind].family == "augmentation" for leaf in leaves(spec.layers))
 
 
+def _activity_regularized(spec: StackSpec) -> bool:
+    """A layer (nested ones too) constructed with an activity regularizer."""
+    return any(leaf.params.get("activity_regularizer") for leaf in leaves(spec.layers))
+
+
 def _seeded_noise(spec: StackSpec) -> bool:
     from equivalence.layers import REGISTRY
 
@@ -944,6 +949,24 @@ KNOWN: tuple[Known, ...] = (
         example=StackSpec(InputSpec("image", (3, 3, 1)),
                           (LayerSpec.of("RandomRotation", factor=0.5, fill_mode="reflect",
                                         interpolation="bilinear", seed=0),)),
+    ),
+    Known(
+        name="activity-regularizer-not-loaded",
+        cause="Keras 3.3: a layer loaded from a .keras file has no activity regularizer "
+              "(its `activity_regularizer` is None though its config names one), so a "
+              "model resumed from a checkpoint trains on without the activity loss: its "
+              "loss and weights part from the same model trained on without the "
+              "interruption, in every API alike. Keras 3.5 restores it. Found by a ci run "
+              "on TF 2.16.",
+        upstream=None, where="keras/src/layers/layer.py (3.3: the activity regularizer "
+                             "not rebuilt from the config)",
+        recognise=Workaround("restore_activity_regularizer",
+                             "the loaded layers given the original's activity regularizers"),
+        checks=("resume",), apis=APIS, keras=("3.3.3", "3.3.3"),
+        applies=_activity_regularized,
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("Dense", units=1, use_bias=False,
+                                        activity_regularizer="l2"),)),
     ),
     Known(
         name="export-signature-in-compute-dtype",

@@ -362,6 +362,15 @@ def copy_seed_state(source, target):
         b.assign(a)
 
 
+def copy_activity_regularizers(source, target):
+    """Workaround "restore_activity_regularizer": each loaded leaf layer given the source
+    layer's activity regularizer where the load left none (Keras 3.3)."""
+    for a, b in zip(leaf_layers(source), leaf_layers(target)):
+        if getattr(a, "activity_regularizer", None) is not None \
+                and getattr(b, "activity_regularizer", None) is None:
+            b.activity_regularizer = a.activity_regularizer
+
+
 def copy_loss_scale(source, target):
     """Workaround "restore_loss_scale": Keras 2's LossScaleOptimizer dynamic loss scale and
     its counter where the source's are (the .keras file does not restore them)."""
@@ -670,6 +679,8 @@ def observe_resume(model, x):
         copy_seed_state(model, resumed)
     if "restore_loss_scale" in ACTIVE_WORKAROUNDS:
         copy_loss_scale(model.optimizer, resumed.optimizer)
+    if "restore_activity_regularizer" in ACTIVE_WORKAROUNDS:
+        copy_activity_regularizers(model, resumed)
     out = {}
     for how, m in (("uninterrupted", model), ("resumed", resumed)):
         at_load = training_state(m)
