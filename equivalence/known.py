@@ -969,6 +969,30 @@ KNOWN: tuple[Known, ...] = (
                                         activity_regularizer="l2"),)),
     ),
     Known(
+        name="keras33-eager-cast-drops-mask",
+        cause="Keras 3.3: called eagerly on a masked float32 tensor, a layer computing in "
+              "float16/bfloat16 casts its input and the cast drops the mask (its output "
+              "has none), where Sequential and Functional graphs carry the mask on by each "
+              "layer's compute_mask: after a pinned float32 Embedding(mask_zero=True), a "
+              "subclassed model's pooling averages over padding and Sequential's does not. "
+              "From Keras 3.5 the graphs drop it too (mask-into-float32-layer, the other "
+              "way round). Found by a ci run on TF 2.16.",
+        upstream=None, where="keras/src/layers/layer.py (3.3: the input autocast before "
+                             "call, the mask not re-attached)",
+        recognise=Workaround("mask_across_cast", "the subclassed model carries the mask "
+                                                 "on by compute_mask where the cast dropped "
+                                                 "it"),
+        checks=_MASK_CHECKS, apis=("subclassed",), apis_for=(("weights_file", APIS),),
+        keras=("3.3.3", "3.3.3"), applies=_masked_layer_pinned,
+        example=StackSpec(InputSpec("tokens", (4,), "int32", 4),
+                          (LayerSpec.of("Embedding", "float32", input_dim=4, output_dim=2,
+                                        mask_zero=True),
+                           LayerSpec.of("ReLU", max_value=None, negative_slope=0.0),
+                           LayerSpec.of("GlobalAveragePooling1D"),
+                           LayerSpec.of("Dense", units=2)),
+                          policy="mixed_float16"),
+    ),
+    Known(
         name="export-signature-in-compute-dtype",
         cause="Keras 3.3: under a mixed policy model.export() writes every API's serving "
               "signature in the float compute dtype (float16/bfloat16), so the float32 data "

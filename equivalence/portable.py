@@ -66,6 +66,12 @@ class SubclassedStack(keras.Model):
             elif m is not None and _accepts(layer, "mask"):
                 kwargs["mask"] = m
             y = layer(x, **kwargs)
+            if (m is not None and getattr(y, "_keras_mask", None) is None
+                    and "mask_across_cast" in ACTIVE_WORKAROUNDS and _casts(layer, x)
+                    and getattr(layer, "supports_masking", False)):
+                # As a Sequential or Functional graph does (Keras 3.3): the mask goes on
+                # by compute_mask where the eager cast of the input dropped it.
+                y._keras_mask = layer.compute_mask(x, m)
             m = getattr(y, "_keras_mask", None)
             x = y
         return x
@@ -86,6 +92,12 @@ class SubclassedStack(keras.Model):
         layers = [keras.layers.deserialize(c, custom_objects=custom_objects)
                   for c in config.pop("layers")]
         return cls(layers, **config)
+
+
+def _casts(layer, x) -> bool:
+    """Whether the layer casts its float input to another compute dtype."""
+    dtype = tf.as_dtype(x.dtype)
+    return dtype.is_floating and tf.as_dtype(layer.compute_dtype) != dtype
 
 
 def _drops_mask(layer, x):
