@@ -761,10 +761,13 @@ KNOWN: tuple[Known, ...] = (
         name="legacy-h5-not-equal-op-layer",
         cause="Keras 3: a Functional model with Embedding(mask_zero=True) or Masking feeding "
               "a mask-consuming layer saves a legacy .h5 file that load_model cannot read "
-              "(\"Unknown layer: 'NotEqual'\"): the mask computation was serialized as an op "
-              "layer the legacy loader does not know.",
+              "(\"Unknown layer: 'NotEqual'\"): the mask computation was serialized as op "
+              "layers the legacy loader does not know. Where the masking layer computes in "
+              "another dtype than its input (Masking after a pinned float32 Embedding under "
+              "a mixed policy) the ops start with the input's Cast (\"Unknown layer: "
+              "'Cast'\"; the file holds Cast, NotEqual, Any: a ci run on Keras 3.15.1).",
         upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
-        recognise=Raises("ValueError", r"Unknown layer: 'NotEqual'"),
+        recognise=Raises("ValueError", r"Unknown layer: '(NotEqual|Cast)'"),
         # keras-nightly 3.16.0.dev2026102704 loads the file (the NotEqual op is gone): the
         # last release that shows it is 3.15.1 (tflatest).
         checks=("legacy_h5",), apis=("functional",), keras=("3.3.3", "3.15.1"),
@@ -913,7 +916,8 @@ KNOWN: tuple[Known, ...] = (
                              "through the model's layer list)",
         recognise=Raises("AssertionError", r"references an 'untracked' resource"),
         checks=("export",), apis=("subclassed",), keras=("3.3.3", "3.13.2"),
-        applies=_holds_table, example=_LOOKUP,
+        applies=_holds_table, overlaps=("subclassed-export-signature-dtype",),
+        example=_LOOKUP,
     ),
     Known(
         name="lookup-discards-dtype",

@@ -133,9 +133,13 @@ def _adaptive_entry(kind, spatial):
     def out(shape, cfg):
         size = cfg["output_size"]
         return ((size,) if spatial == 1 else tuple(size)) + (shape[-1],)
+    # Adaptive 3D pooling pools with AvgPool3D/MaxPool3D too (a dev run on Keras 3.13.2:
+    # NotFoundError in every API alike under mixed_float16).
     return LayerInfo(kind, "conv", configs, frozenset({spatial + 1}), output_shape=out,
                      accepts=lambda s: all(_sizes_in_graphs(pooling, n) for n in s[:spatial]),
-                     mask=lambda c: "none")
+                     mask=lambda c: "none",
+                     float32_only=(lambda c: _no_float16_kernel(kind)) if spatial == 3
+                     else (lambda c: False))
 
 
 def _locally_connected_entry(kind, spatial):
