@@ -233,7 +233,7 @@ def _holds_table(spec: StackSpec) -> bool:
 def _mixed_discarded_dtype(spec: StackSpec) -> bool:
     """A mixed policy and a layer that discards the `dtype` it is given, asked of the
     layer built with one (Keras 3's index lookups)."""
-    return _mixed(spec) and any(_discards_dtype(leaf) for leaf in leaves(spec.layers))
+    return _mixed(spec) and any(_ignores_dtype_argument(leaf) for leaf in leaves(spec.layers))
 
 
 def _probe(leaf: LayerSpec, dtype: str | None = None):
@@ -260,7 +260,9 @@ def _table_in(leaf: LayerSpec) -> bool:
 
 
 @functools.cache
-def _discards_dtype(leaf: LayerSpec) -> bool:
+def _ignores_dtype_argument(leaf: LayerSpec) -> bool:
+    """Built with dtype="mixed_float16", the layer has another policy (asked of a spec;
+    causes._discards_dtype asks the same of a saved config)."""
     layer = _probe(leaf, "mixed_float16")
     return layer is not None and layer.dtype_policy.name != "mixed_float16"
 
