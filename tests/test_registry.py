@@ -5,7 +5,9 @@ import inspect
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+import tensorflow as tf
+from hypothesis import HealthCheck, assume, find, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from equivalence.builders import build, make_layers, output_shape
@@ -277,3 +279,28 @@ def test_stream_claim_matches_the_output_dtype(kind):
         y = build(spec, "sequential")(make_inputs(spec), training=False)
         assert y.dtype.is_floating == (stream == "float"), \
             f"{kind} {mode}: {y.dtype.name} but claims {stream}"
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if REGISTRY[k].floor is not None])
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_floor_hook_computes_what_the_layer_computes(kind, data):
+    # The benchmark floor times a kind's math as plain TensorFlow (its `floor` hook); a
+    # floor that computed something else would make every "overhead over the floor" figure
+    # wrong. Not bitwise: the floor is other arithmetic (tensordot for a matmul, an
+    # unrolled scan for the recurrent loop), held to the benchmark's rtol=1e-5; atol=1e-5
+    # because a LayerNormalization row of near-equal values has a variance that is a
+    # difference of near-equal numbers, computed in another order than Keras' moments
+    # (2e-6 apart on an output of order 1, seen on Keras 3.13.2).
+    inp = probe_input(kind)
+    cfg = data.draw(REGISTRY[kind].configs(inp.shape), label="config")
+    if REGISTRY[kind].vocab_key is not None:
+        cfg = {**cfg, REGISTRY[kind].vocab_key: inp.vocab}
+    spec = StackSpec(inp, (LayerSpec.of(kind, **cfg),), seed=3, batch=8)
+    model = build(spec, "sequential")
+    step = REGISTRY[kind].floor(cfg, stack_layers(model)[0], tf.constant)
+    assume(step is not None)  # a config the floor does not compute: no floor, not a wrong one
+    x = make_inputs(spec)
+    np.testing.assert_allclose(step(tf.constant(x), None)[0], model(x, training=False),
+                               rtol=1e-5, atol=1e-5)

@@ -72,6 +72,9 @@ class LayerInfo:
     literal: Callable[[dict, str, str | None], str] | None = None
     # A class of plain Keras code the layer is built with: minimal.py writes its source.
     helper: type | None = None
+    # (cfg, layer, wrap) -> a plain-TensorFlow step computing the layer's inference, or
+    # None: the benchmark floor (equivalence/layers/floor.py says what a hook is).
+    floor: Callable[[dict, Any, Callable], Any] | None = None
 
     # False for a kind that is no Keras class (Nested builds models): available everywhere.
     needs_class: bool = True

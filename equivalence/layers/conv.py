@@ -1,9 +1,10 @@
 """Convolution and pooling layers: 1D on (T, F), 2D on (H, W, C), 3D on (D, H, W, C)."""
 import functools
 
+import tensorflow as tf
 from hypothesis import strategies as st
 
-from equivalence.layers import LayerInfo, prod, register
+from equivalence.layers import LayerInfo, floor, prod, register
 from equivalence.layers.reshaping import MAX_ELEMENTS
 
 PADDINGS = st.sampled_from(("valid", "same"))
@@ -54,13 +55,30 @@ def _conv(draw, shape, spatial, depthwise=False, separable=False):
     return cfg
 
 
+_TF_CONV = {1: tf.nn.conv1d, 2: tf.nn.conv2d}
+_TF_MAX_POOL = {1: tf.nn.max_pool1d, 2: tf.nn.max_pool2d}
+
+
+def _conv_floor(spatial):
+    def hook(cfg, layer, wrap):
+        act, w = floor.activation(cfg), floor.weights(layer, wrap)
+        if act is None:
+            return None
+        conv, pad = _TF_CONV[spatial], cfg["padding"].upper()
+        return lambda x, m: (act(conv(x, w[0], cfg["strides"], pad)
+                                 + (w[1] if len(w) > 1 else 0)), None)
+    return hook
+
+
 def _conv_entry(kind, spatial, **flags):
     def out(shape, cfg):
         channels = (shape[-1] * cfg["depth_multiplier"] if "filters" not in cfg
                     else cfg["filters"])
         return _spatial(shape, cfg, spatial, "kernel_size") + (channels,)
+    plain = not flags and spatial in _TF_CONV
     return LayerInfo(kind, "conv", lambda s: _conv(s, spatial, **flags),
-                     frozenset({spatial + 1}), output_shape=out, mask=lambda c: "none")
+                     frozenset({spatial + 1}), output_shape=out, mask=lambda c: "none",
+                     floor=_conv_floor(spatial) if plain else None)
 
 
 def _transpose_entry(kind, spatial):
@@ -88,14 +106,24 @@ def _no_float16_kernel(kind: str) -> bool:
     return False
 
 
+def _max_pool_floor(spatial):
+    def hook(cfg, layer, wrap):
+        pool = _TF_MAX_POOL[spatial]
+        return lambda x, m: (pool(x, cfg["pool_size"], cfg["strides"],
+                                  cfg["padding"].upper()), None)
+    return hook
+
+
 def _pool_entry(kind, spatial):
     def out(shape, cfg):
         return _spatial(shape, cfg, spatial, "pool_size") + (shape[-1],)
+    plain = kind.startswith("Max") and spatial in _TF_MAX_POOL
     return LayerInfo(kind, "conv", lambda s: _window(s, spatial, pool=True),
                      frozenset({spatial + 1}), output_shape=out,
                      accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none",
                      float32_only=(lambda c: _no_float16_kernel(kind)) if spatial == 3
-                     else (lambda c: False))
+                     else (lambda c: False),
+                     floor=_max_pool_floor(spatial) if plain else None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -153,9 +181,25 @@ def _locally_connected_entry(kind, spatial):
                      mask=lambda c: "none")
 
 
+def _global_average_floor(spatial):
+    """The mean over the spatial axes; over the unmasked steps where a mask comes in."""
+    axes = list(range(1, spatial + 1))
+
+    def hook(cfg, layer, wrap):
+        def run(x, m):
+            if m is None:
+                return tf.reduce_mean(x, axes), None
+            mf = tf.cast(m, x.dtype)[..., None]
+            return tf.reduce_sum(x * mf, 1) / tf.reduce_sum(mf, 1), None
+        return run
+    return hook
+
+
 def _global_entry(kind, spatial, mask="none"):
+    average = "Average" in kind
     return LayerInfo(kind, "conv", lambda s: st.just({}), frozenset({spatial + 1}),
-                     output_shape=lambda s, c: (s[-1],), mask=lambda c: mask)
+                     output_shape=lambda s, c: (s[-1],), mask=lambda c: mask,
+                     floor=_global_average_floor(spatial) if average else None)
 
 
 register(

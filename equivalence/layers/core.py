@@ -1,8 +1,10 @@
 """Core layers: Dense, EinsumDense, Identity, activations and Lambda."""
+import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
 from equivalence.layers import LayerInfo, dtype_arg, from_literal, mask_of, register
+from equivalence.layers import floor
 
 ACTIVATIONS = ("relu", "linear", "tanh", "sigmoid", "softmax", "gelu", "elu", "selu", "swish")
 ANY_RANK = frozenset({1, 2, 3, 4})  # vector, sequence, image, volume
@@ -43,10 +45,17 @@ def _lambda_literal(cfg, name, dtype=None):
     return f"keras.layers.Lambda(lambda x: x * {cfg['scale']!r}, name={name!r}{dtype_arg(dtype)})"
 
 
+def _dense_floor(cfg, layer, wrap):
+    act, w = floor.activation(cfg), floor.weights(layer, wrap)
+    if act is None:
+        return None
+    return lambda x, m: (act(tf.tensordot(x, w[0], 1) + (w[1] if len(w) > 1 else 0)), m)
+
+
 register(
     LayerInfo("Dense", "core", _dense, ANY_RANK,
               output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized,
-              takes_counts=True),
+              takes_counts=True, floor=_dense_floor),
     LayerInfo("EinsumDense", "core", _einsum_dense, ANY_RANK,
               output_shape=lambda s, c: tuple(c["output_shape"]), mask=lambda c: "none"),
     LayerInfo("TernaryDense", "core",

@@ -1,10 +1,11 @@
 """Normalization layers."""
 import functools
 
+import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import IS_KERAS3, keras
-from equivalence.layers import LayerInfo, register
+from equivalence.layers import LayerInfo, floor, register
 from equivalence.layers.core import ANY_RANK
 
 
@@ -51,6 +52,20 @@ def _spectral_literal(cfg, name, dtype=None):
             f"name={name!r}{extra})")
 
 
+
+def _layer_norm_floor(cfg, layer, wrap):
+    """Normalized over the last axis, then scaled and centred by the weights it has."""
+    w = floor.weights(layer, wrap)
+    gamma = w.pop(0) if cfg.get("scale", True) else None
+    beta = w.pop(0) if cfg.get("center", True) else None
+
+    def run(x, m):
+        mean = tf.reduce_mean(x, -1, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), -1, keepdims=True)
+        y = (x - mean) * tf.math.rsqrt(var + layer.epsilon)
+        return (y * gamma if gamma is not None else y) + (beta if beta is not None else 0), m
+    return run
+
 register(
     LayerInfo("BatchNormalization", "normalization",
               lambda s: st.fixed_dictionaries({
@@ -62,7 +77,7 @@ register(
               lambda s: st.fixed_dictionaries({
                   "center": st.booleans().map(lambda b: not b),
                   "scale": st.booleans().map(lambda b: not b)}),
-              ANY_RANK),
+              ANY_RANK, floor=_layer_norm_floor),
     LayerInfo("UnitNormalization", "normalization", lambda s: st.just({}), ANY_RANK),
     LayerInfo("GroupNormalization", "normalization",
               lambda s: st.fixed_dictionaries({"groups": st.sampled_from(_divisors(s[-1]))}),

@@ -2,10 +2,11 @@
 TimeDistributed(Dense); ConvLSTM1D on (T, L, C) and ConvLSTM2D on (T, H, W, C)."""
 import functools
 
+import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
-from equivalence.layers import LayerInfo, register
+from equivalence.layers import LayerInfo, floor, register
 
 SEQ = frozenset({2})
 
@@ -52,7 +53,8 @@ def _sequence_mask(kind):
 
 def _rnn(kind):
     return LayerInfo(kind, "recurrent", _rnn_configs, SEQ, output_shape=_rnn_out,
-                     mask=_sequence_mask(kind))
+                     mask=_sequence_mask(kind),
+                     floor=_recurrent_floor if kind in _CELLS else None)
 
 
 def _bidirectional_configs(shape):
@@ -134,6 +136,57 @@ def _conv_lstm(kind, rank):
                      accepts=lambda s: s[0] >= 2)
 
 
+
+def _lstm_cell(k, rk, b, units):
+    def step(x_t, state):
+        h, c = state
+        i, f, g, o = tf.split(x_t @ k + h @ rk + b, 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        return h, (h, c)
+    return step, lambda n: (tf.zeros((n, units)), tf.zeros((n, units)))
+
+
+def _gru_cell(k, rk, b, units):
+    def step(x_t, state):
+        (h,) = state
+        xz, xr, xh = tf.split(x_t @ k + b[0], 3, axis=-1)
+        hz, hr, hh = tf.split(h @ rk + b[1], 3, axis=-1)
+        z, r = tf.sigmoid(xz + hz), tf.sigmoid(xr + hr)
+        h = z * h + (1 - z) * tf.tanh(xh + r * hh)
+        return h, (h,)
+    return step, lambda n: (tf.zeros((n, units)),)
+
+
+_CELLS = {"LSTM": _lstm_cell, "GRU": _gru_cell}
+
+
+def _scan(cell, x, mask, reverse=False):
+    if mask is not None:
+        raise NotImplementedError("the recurrent floor does not skip masked steps")
+    step, init = cell
+    state = init(tf.shape(x)[0])
+    steps = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
+    for t in steps:  # static length: unrolled, as cuDNN-less Keras runs it
+        out, state = step(x[:, t], state)
+    return out
+
+
+def _recurrent_floor(cfg, layer, wrap):
+    """The last step of an LSTM or GRU (Keras' defaults: tanh, sigmoid, reset_after), or of
+    a Bidirectional one's two directions, merged. No floor for full sequences; a masked
+    input is refused when the floor is traced (the unrolled scan does not skip steps)."""
+    if cfg.get("return_sequences"):
+        return None
+    kind = cfg.get("layer", layer.__class__.__name__)
+    if cfg.get("layer"):  # Bidirectional
+        fw = _CELLS[kind](*floor.weights(layer.forward_layer, wrap), cfg["units"])
+        bw = _CELLS[kind](*floor.weights(layer.backward_layer, wrap), cfg["units"])
+        merge = (lambda a, b: tf.concat([a, b], -1)) if cfg["merge_mode"] == "concat" else tf.add
+        return lambda x, m: (merge(_scan(fw, x, m), _scan(bw, x, m, reverse=True)), None)
+    cell = _CELLS[kind](*floor.weights(layer, wrap), cfg["units"])
+    return lambda x, m: (_scan(cell, x, m), None)
+
 register(
     _rnn("SimpleRNN"),
     _rnn("GRU"),
@@ -149,7 +202,7 @@ register(
     LayerInfo("Bidirectional", "recurrent", _bidirectional_configs, SEQ,
               output_shape=lambda s, c: _rnn_out(s, c, 2 if c["merge_mode"] == "concat" else 1),
               make=_make_bidirectional, mask=_sequence_mask("Bidirectional"),
-              literal=_bidirectional_literal),
+              literal=_bidirectional_literal, floor=_recurrent_floor),
     LayerInfo("TimeDistributed", "recurrent",
               lambda s: st.fixed_dictionaries({"units": st.integers(1, 6)}), SEQ,
               output_shape=lambda s, c: (s[0], c["units"]), make=_make_time_distributed,

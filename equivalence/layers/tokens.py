@@ -2,11 +2,12 @@
 off), CategoryEncoding (ids to counts), IntegerLookup (ids to ids or counts, its vocabulary
 in the config) and Masking."""
 import numpy as np
+import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
 
-from equivalence.layers import LayerInfo, register
+from equivalence.layers import LayerInfo, floor, register
 
 
 def _embedding_configs(shape):
@@ -54,10 +55,16 @@ def lookup_size(cfg):
     return len(cfg["vocabulary"]) + 1  # index 0 is the out-of-vocabulary bucket
 
 
+
+def _embedding_floor(cfg, layer, wrap):
+    (table,) = floor.weights(layer, wrap)
+    return lambda x, m: (tf.gather(table, x),
+                         tf.not_equal(x, 0) if cfg.get("mask_zero") else None)
+
 register(
     LayerInfo("Embedding", "tokens", _embedding_configs, frozenset({1}),
               output_shape=lambda s, c: s + (c["output_dim"],), token_input=True,
-              vocab_key="input_dim",
+              vocab_key="input_dim", floor=_embedding_floor,
               mask=lambda c: "produces" if c.get("mask_zero") else "none"),
     LayerInfo("ReversibleEmbedding", "tokens",
               lambda s: st.fixed_dictionaries({"output_dim": st.integers(2, 6),
