@@ -48,6 +48,19 @@ def version_triple(version: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
+def onednn_matmul_corrupts(shape: tuple[int, ...]) -> bool:
+    """Whether a Keras 3 Dense on inputs of `shape` (batch excluded) reaches the oneDNN
+    batch matmul that corrupts the heap: a rank-4 input with a size-1 dimension times the
+    rank-2 kernel, TensorFlow 2.16 to 2.21 measured here (2.22 assumed) with oneDNN on
+    (tensorflow/tensorflow#117700, fixed by #120199; tf-nightly 2.23.0-dev20261026 runs it).
+    The process aborts or segfaults, in every API alike: nothing to compare, and a ci run on
+    TF 2.17 lost a pytest worker to it (a Resizing to height 1, then a Dense). Keras 2's
+    Dense reshapes to two dimensions first."""
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
+    return (IS_KERAS3 and onednn and len(shape) == 3 and 1 in shape[:-1]
+            and (2, 16) <= version_triple(TF_VERSION)[:2] <= (2, 22))
+
+
 def versions() -> dict[str, str | int]:
     """What every result is tagged with."""
     return {"tf": TF_VERSION, "keras": KERAS_VERSION, "keras_generation": KERAS_GENERATION}

@@ -293,7 +293,10 @@ _HOLDS_SUBCLASSED = StackSpec(InputSpec("vector", (2,)),
 
 _LOOKUP = StackSpec(InputSpec("tokens", (4,), "int32", 5),
                     (LayerSpec.of("IntegerLookup", vocabulary=(1,), output_mode="int"),))
-_CAST_EXAMPLE = StackSpec(InputSpec("vector", (1,)), (LayerSpec.of("LeakyReLU"),),
+# A nested Functional model: its Cast op layer reaches every outer model's config.
+_CAST_EXAMPLE = StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("Nested", api="functional",
+                                        layers=(LayerSpec.of("LeakyReLU"),)),),
                           policy="mixed_float16")
 _NOISE_RESUME = StackSpec(InputSpec("vector", (4,)),
                           (LayerSpec.of("Dropout", rate=0.5, seed=3),
@@ -302,7 +305,7 @@ _NOISE_RESUME = StackSpec(InputSpec("vector", (4,)),
 _CAST_MEETS = ("nested-sequential-drops-policy", "spatial-dropout-config-dtype",
                "legacy-h5-not-equal-op-layer", "legacy-h5-node-mask-none",
                "legacy-h5-build-config-batch", "functional-cast-op-layer-renamed",
-               "legacy-h5-unknown-cast")
+               "legacy-h5-unknown-cast", "sequential-from-config-drops-policy")
 _KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
 _KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
 # A mask lost on the way into a layer: outputs, then the training and cross-loaded weights
@@ -849,12 +852,14 @@ KNOWN: tuple[Known, ...] = (
               "into a layer pinned to another dtype) are written into its graph as Cast op "
               "layers with auto-numbered names, which "
               "changes through from_config and load_model ('cast_445' becomes "
-              "'cast_447'). Outputs and weights agree.",
+              "'cast_447'). Outputs and weights agree. A nested Functional model carries "
+              "its casts into a Sequential or subclassed outer model's config too (a ci run "
+              "on Keras 3.5.0).",
         upstream=None, where="keras/src/models/functional.py (Keras 3.5 converts the "
                              "Input's dtype with an op recorded as a layer)",
         recognise=Repair(causes.configs_repair(causes.rename_auto_named("cast")),
                          "auto-numbered cast layer names matched to the original's"),
-        checks=("keras_file", "config"), apis=("functional",), keras=("3.5.0", "3.9.2"),
+        checks=("keras_file", "config"), apis=APIS, keras=("3.5.0", "3.9.2"),
         applies=_mixed, example=_CAST_EXAMPLE, overlaps=_CAST_MEETS,
     ),
     Known(
@@ -877,10 +882,11 @@ KNOWN: tuple[Known, ...] = (
         name="legacy-h5-unknown-cast",
         cause="Keras 3.5-3.9: the Cast op layer of a mixed-policy Functional model (above) is "
               "saved into a legacy .h5 file that load_model cannot read (\"Unknown layer: "
-              "'Cast'\").",
+              "'Cast'\"); inside a Sequential model too, as a nested Functional model's (a ci "
+              "run on Keras 3.5.0).",
         upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py",
         recognise=Raises("ValueError", r"Unknown layer: 'Cast'"),
-        checks=("legacy_h5",), apis=("functional",), keras=("3.5.0", "3.9.2"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=("3.5.0", "3.9.2"),
         applies=_mixed, example=_CAST_EXAMPLE, overlaps=_CAST_MEETS,
     ),
     Known(

@@ -304,3 +304,25 @@ def test_floor_hook_computes_what_the_layer_computes(kind, data):
     x = make_inputs(spec)
     np.testing.assert_allclose(step(tf.constant(x), None)[0], model(x, training=False),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_the_onednn_matmul_gate_matches_what_dense_does_here():
+    # compat.onednn_matmul_corrupts keeps Dense off a rank-4 input with a size-1 dimension
+    # where TensorFlow's oneDNN batch matmul corrupts the heap (tensorflow/tensorflow#117700).
+    # Asked of a fresh process (the bug aborts it): where the gate is on, Dense must still
+    # crash (fixed? end its range); where it is off, Dense must run that shape.
+    import subprocess
+    import sys
+
+    shape = (1, 4, 2)
+    code = ("import numpy as np\n"
+            "from equivalence.compat import keras\n"
+            "dense = keras.layers.Dense(2)\n"
+            f"x = np.random.default_rng(0).normal(size=(8, *{shape!r})).astype('float32')\n"
+            "for _ in range(300):\n"
+            "    dense(x)\n"
+            "print('survived')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(__import__("pathlib").Path(__file__).parents[1]), timeout=300)
+    crashed = run.returncode != 0 and "survived" not in run.stdout
+    assert crashed == compat.onednn_matmul_corrupts(shape), run.stderr[-2000:]

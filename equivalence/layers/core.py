@@ -2,7 +2,7 @@
 import tensorflow as tf
 from hypothesis import strategies as st
 
-from equivalence.compat import keras
+from equivalence.compat import keras, onednn_matmul_corrupts
 from equivalence.layers import LayerInfo, dtype_arg, from_literal, mask_of, register
 from equivalence.layers import floor
 
@@ -55,7 +55,8 @@ def _dense_floor(cfg, layer, wrap):
 register(
     LayerInfo("Dense", "core", _dense, ANY_RANK,
               output_shape=lambda s, c: s[:-1] + (c["units"],), adds_loss=_regularized,
-              takes_counts=True, floor=_dense_floor),
+              takes_counts=True, floor=_dense_floor,
+              accepts=lambda s: not onednn_matmul_corrupts(s)),
     LayerInfo("EinsumDense", "core", _einsum_dense, ANY_RANK,
               output_shape=lambda s, c: tuple(c["output_shape"]), mask=lambda c: "none"),
     LayerInfo("TernaryDense", "core",

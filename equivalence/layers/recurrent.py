@@ -42,6 +42,26 @@ def _passes_mask_on(kind: str) -> bool:
     return make().supports_masking
 
 
+@functools.cache
+def _takes_mask_in_graphs() -> bool:
+    """Whether this Keras' TimeDistributed takes a mask inside a graph whose batch size is
+    unknown (predict's and fit's, with a partial last batch). Keras 3.5 to 3.8 compare the
+    mask's shape with the input's symbolic batch size in Python and raises
+    OperatorNotAllowedInGraphError, in every API alike: nothing to compare
+    (keras-team/keras#20754, fixed by #20765; found by a ci run on Keras 3.5.0, a Masking
+    layer before TimeDistributed). Asked of the layer; where it raises, the strategy gives
+    TimeDistributed no mask."""
+    layer = _WRAPPED["TimeDistributed"]()
+    call = tf.function(lambda x, m: layer(x, mask=m),
+                       input_signature=[tf.TensorSpec((None, 2, 1)),
+                                        tf.TensorSpec((None, 2), tf.bool)])
+    try:
+        call.get_concrete_function()
+    except tf.errors.OperatorNotAllowedInGraphError:
+        return False
+    return True
+
+
 def _sequence_mask(kind):
     """An RNN's mask mode: passed on with return_sequences (where this Keras does), else
     consumed."""
@@ -206,7 +226,11 @@ register(
     LayerInfo("TimeDistributed", "recurrent",
               lambda s: st.fixed_dictionaries({"units": st.integers(1, 6)}), SEQ,
               output_shape=lambda s, c: (s[0], c["units"]), make=_make_time_distributed,
-              mask=_sequence_mask("TimeDistributed"), literal=_time_distributed_literal),
+              mask=_sequence_mask("TimeDistributed"), literal=_time_distributed_literal,
+              mask_ok=_takes_mask_in_graphs(),
+              note="" if _takes_mask_in_graphs() else
+              "Keras 3.5 to 3.8: a mask in a graph of unknown batch size raises "
+              "OperatorNotAllowedInGraphError in every API (keras-team/keras#20754)"),
 )
 
 # Asked now, at import: building a layer draws a Keras seed from Python's `random`, which
