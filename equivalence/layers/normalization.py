@@ -5,7 +5,7 @@ import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import IS_KERAS3, keras
-from equivalence.layers import LayerInfo, floor, register
+from equivalence.layers import LayerInfo, floor, prod, register
 from equivalence.layers.core import ANY_RANK
 
 
@@ -24,9 +24,7 @@ _GROUP_VALUES = 8
 
 def _group_counts(shape):
     """The numbers of groups that leave every group _GROUP_VALUES values at least."""
-    values = 1
-    for n in shape[:-1]:
-        values *= n
+    values = prod(shape[:-1])
     return [g for g in _divisors(shape[-1]) if values * (shape[-1] // g) >= _GROUP_VALUES]
 
 
@@ -69,7 +67,6 @@ def _spectral_literal(cfg, name, dtype=None):
             f"name={name!r}{extra})")
 
 
-
 def _layer_norm_floor(cfg, layer, wrap):
     """Normalized over the last axis, then scaled and centred by the weights it has."""
     w = floor.weights(layer, wrap)
@@ -82,6 +79,7 @@ def _layer_norm_floor(cfg, layer, wrap):
         y = (x - mean) * tf.math.rsqrt(var + layer.epsilon)
         return (y * gamma if gamma is not None else y) + (beta if beta is not None else 0), m
     return run
+
 
 register(
     LayerInfo("BatchNormalization", "normalization",

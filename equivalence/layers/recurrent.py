@@ -46,7 +46,7 @@ def _passes_mask_on(kind: str) -> bool:
 def _takes_mask_in_graphs() -> bool:
     """Whether this Keras' TimeDistributed takes a mask inside a graph whose batch size is
     unknown (predict's and fit's, with a partial last batch). Keras 3.5 to 3.8 compare the
-    mask's shape with the input's symbolic batch size in Python and raises
+    mask's shape with the input's symbolic batch size in Python and raise
     OperatorNotAllowedInGraphError, in every API alike: nothing to compare
     (keras-team/keras#20754, fixed by #20765; found by a ci run on Keras 3.5.0, a Masking
     layer before TimeDistributed). Asked of the layer; where it raises, the strategy gives
@@ -156,7 +156,6 @@ def _conv_lstm(kind, rank):
                      accepts=lambda s: s[0] >= 2)
 
 
-
 def _lstm_cell(k, rk, b, units):
     def step(x_t, state):
         h, c = state
@@ -206,6 +205,7 @@ def _recurrent_floor(cfg, layer, wrap):
         return lambda x, m: (merge(_scan(fw, x, m), _scan(bw, x, m, reverse=True)), None)
     cell = _CELLS[kind](*floor.weights(layer, wrap), cfg["units"])
     return lambda x, m: (_scan(cell, x, m), None)
+
 
 register(
     _rnn("SimpleRNN"),

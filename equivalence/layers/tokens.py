@@ -55,11 +55,11 @@ def lookup_size(cfg):
     return len(cfg["vocabulary"]) + 1  # index 0 is the out-of-vocabulary bucket
 
 
-
 def _embedding_floor(cfg, layer, wrap):
     (table,) = floor.weights(layer, wrap)
     return lambda x, m: (tf.gather(table, x),
                          tf.not_equal(x, 0) if cfg.get("mask_zero") else None)
+
 
 register(
     LayerInfo("Embedding", "tokens", _embedding_configs, frozenset({1}),
