@@ -6,6 +6,7 @@ else in the suite imports `keras` from here and asks here when behaviour differs
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -55,10 +56,22 @@ def onednn_matmul_corrupts(shape: tuple[int, ...]) -> bool:
     (tensorflow/tensorflow#117700, fixed by #120199; tf-nightly 2.23.0-dev20261026 runs it).
     The process aborts or segfaults, in every API alike: nothing to compare, and a ci run on
     TF 2.17 lost a pytest worker to it (a Resizing to height 1, then a Dense). Keras 2's
-    Dense reshapes to two dimensions first."""
+    Dense and Keras 3.15's (tensordot) never reach that kernel: asked of the traced graph."""
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
-    return (IS_KERAS3 and onednn and len(shape) == 3 and 1 in shape[:-1]
-            and (2, 16) <= version_triple(TF_VERSION)[:2] <= (2, 22))
+    return (onednn and len(shape) == 3 and 1 in shape[:-1]
+            and (2, 16) <= version_triple(TF_VERSION)[:2] <= (2, 22)
+            and _dense_reaches_batch_matmul())
+
+
+@functools.cache
+def _dense_reaches_batch_matmul() -> bool:
+    """Whether this Keras' matmul of a rank-4 input by a rank-2 kernel (Dense's) is a
+    BatchMatMul in TensorFlow's graph."""
+    if not IS_KERAS3:
+        return False
+    traced = tf.function(lambda x, w: keras.ops.matmul(x, w)).get_concrete_function(
+        tf.TensorSpec((None, 1, 4, 2)), tf.TensorSpec((2, 2)))
+    return any(op.type.startswith("BatchMatMul") for op in traced.graph.get_operations())
 
 
 def versions() -> dict[str, str | int]:
