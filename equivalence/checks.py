@@ -251,7 +251,9 @@ def verify(check_name: str, spec: StackSpec, mode: Mode = DEFAULT_MODE) -> None:
         raise Discrepancy(
             f"{check.name} ({mode.id}) differs across APIs:\n{lines}\n"
             f"spec: {spec.to_json()}\nrepro: python {where / 'repro.py'}   "
-            f"replay: pytest --replay {where / 'spec.json'}")
+            # `--replay=PATH`, one token: pytest takes a separate PATH for a test path and
+            # would load the conftest of the checkout it lies in (a second --replay option)
+            f"replay: pytest --replay={where / 'spec.json'}")
 
 
 def self_disagreement(check: Check, spec: StackSpec, mode: Mode, observed: dict) -> list[str]:

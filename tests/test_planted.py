@@ -52,6 +52,10 @@ def assert_caught(spec, check, tmp_path, pattern):
     assert {p.name for p in repro.parent.iterdir()} >= {"spec.json", "inputs.npz",
                                                         "weights.npz", "failure.json",
                                                         "minimal.py"}
+    # The replay hint is one token: a separate PATH would be taken for a test path, and a
+    # failure under another checkout would load that checkout's conftest (a second
+    # --replay option, a traceback).
+    assert f"pytest --replay={repro.parent / 'spec.json'}" in message
     return message
 
 
