@@ -2,6 +2,7 @@
 import contextlib
 import dataclasses
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -324,7 +325,7 @@ def test_the_onednn_matmul_gate_matches_what_dense_does_here():
             "print('survived')\n")
     try:
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             cwd=str(__import__("pathlib").Path(__file__).parents[1]),
+                             cwd=str(Path(__file__).parents[1]),
                              timeout=120)
         crashed, why = run.returncode != 0 and "survived" not in run.stdout, run.stderr[-2000:]
     except subprocess.TimeoutExpired:

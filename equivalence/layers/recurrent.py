@@ -197,13 +197,13 @@ def _recurrent_floor(cfg, layer, wrap):
     input is refused when the floor is traced (the unrolled scan does not skip steps)."""
     if cfg.get("return_sequences"):
         return None
-    kind = cfg.get("layer", layer.__class__.__name__)
-    if cfg.get("layer"):  # Bidirectional
-        fw = _CELLS[kind](*floor.weights(layer.forward_layer, wrap), cfg["units"])
-        bw = _CELLS[kind](*floor.weights(layer.backward_layer, wrap), cfg["units"])
+    if "layer" in cfg:  # Bidirectional: cfg["layer"] names the wrapped LSTM or GRU
+        cell = _CELLS[cfg["layer"]]
+        fw = cell(*floor.weights(layer.forward_layer, wrap), cfg["units"])
+        bw = cell(*floor.weights(layer.backward_layer, wrap), cfg["units"])
         merge = (lambda a, b: tf.concat([a, b], -1)) if cfg["merge_mode"] == "concat" else tf.add
         return lambda x, m: (merge(_scan(fw, x, m), _scan(bw, x, m, reverse=True)), None)
-    cell = _CELLS[kind](*floor.weights(layer, wrap), cfg["units"])
+    cell = _CELLS[type(layer).__name__](*floor.weights(layer, wrap), cfg["units"])
     return lambda x, m: (_scan(cell, x, m), None)
 
 
