@@ -247,7 +247,55 @@ def observe_call(model, x):
 
 
 def observe_predict_vs_call(model, x):
-    return {**observe_predict(model, x), **observe_call(model, x)}
+    return {**observe_predict(model, x), **observe_call(model, x),
+            "rounding_response": rounding_response(model, x)}
+
+
+def rounding_response(model, x) -> float:
+    """How far the eager output moves when the values between the stack's layers move by
+    one unit in the last place: the sum, over the input and each layer's output, of the
+    largest output change when that activation alone is moved one ulp (random signs,
+    seeded) and carried through the rest of the stack (training=False, its mask kept).
+
+    A stack that compresses its values and then normalizes them (Rescaling(1/255,
+    offset=-1) on values of order 1, then LayerNormalization: three nearly equal values
+    whose differences are divided by ~sqrt(epsilon)) turns one ulp into thousands; graph
+    and eager execution round differently at those same places, so the predict_vs_call
+    tolerance grows with this figure (compare.TOLERANCES). 0.0 where no activation is a
+    float array, or where running the layers one by one raises (the table's tolerance).
+    """
+    layers = stack_layers(model)
+    rng = np.random.default_rng(0)
+    try:
+        acts = [x]
+        for layer in layers:
+            acts.append(layer(acts[-1], training=False))
+        y = as_array(acts[-1])
+        total = 0.0
+        for k in range(len(layers)):
+            moved = _one_ulp(acts[k], rng)
+            if moved is None:
+                continue
+            for layer in layers[k:]:
+                moved = layer(moved, training=False)
+            total += float(np.max(np.abs(as_array(moved).astype(np.float64) - y), initial=0.0))
+    except Exception:  # noqa: BLE001 - an estimate only: the table's tolerance stands
+        return 0.0
+    return total if np.isfinite(total) else 0.0
+
+
+def _one_ulp(value, rng):
+    """`value` moved one ulp up or down at random per element, as a tensor carrying the
+    same Keras mask; None if it is not a float16/32/64 array."""
+    array = as_array(value)
+    if array.dtype not in (np.float16, np.float32, np.float64):
+        return None
+    toward = np.where(rng.random(array.shape) < 0.5, -np.inf, np.inf).astype(array.dtype)
+    moved = tf.constant(np.nextafter(array, toward))
+    mask = getattr(value, "_keras_mask", None)
+    if mask is not None:
+        moved._keras_mask = mask
+    return moved
 
 
 def observe_training_calls(model, x, calls=3):
