@@ -1,9 +1,9 @@
 """Suite-wide pytest configuration: options, Hypothesis profiles, determinism, summary.
 
 Options: --replay PATH (re-run every equivalence check on a saved spec), --shard I/N (this
-run is shard I of N, with its own Hypothesis seeds), --results-dir DIR (where failure
-artifacts and summaries go; default results/). Hypothesis profiles dev (default), ci,
-nightly and features are chosen with Hypothesis' own --hypothesis-profile.
+run is shard I of N: its own Hypothesis seeds, 1/N of the examples), --results-dir DIR
+(where failure artifacts and summaries go; default results/). Hypothesis profiles dev
+(default), ci, nightly and features are chosen with Hypothesis' own --hypothesis-profile.
 """
 import os
 
@@ -43,8 +43,9 @@ def pytest_addoption(parser):
                     help="re-run every equivalence check on the spec at PATH "
                          "(a spec.json or a results/failures/<id>/ directory)")
     group.addoption("--shard", metavar="I/N", default=None,
-                    help="run shard I of N (1-based): the same checks with this shard's "
-                         "own Hypothesis seeds; summaries combine with "
+                    help="run shard I of N (1-based): every check with this shard's own "
+                         "Hypothesis seeds and 1/N of the profile's examples, so N shards "
+                         "make one run; summaries combine with "
                          "`python -m equivalence.summary combine`")
     group.addoption("--benchmark", action="store_true", default=False,
                     help="run the benchmarks only, timed (pytest-benchmark), with the "
@@ -302,10 +303,24 @@ def pytest_collection_modifyitems(config, items):
               and (trains or getattr(item.obj, "parity_check", None) is None
                    or item.obj.parity_check.draws == "stacks"))
     if shard:
-        for item in items:
-            if getattr(item.obj, "is_hypothesis_test", False):
-                digest = hashlib.sha256(f"{shard}:{item.obj.__qualname__}".encode())
-                item.obj._hypothesis_internal_use_seed = int(digest.hexdigest()[:8], 16)
+        _split(items, shard)
+
+
+def _split(items, shard):
+    """Shard I of N: every property test with its own seed and its 1/N of the profile's
+    examples (at least one), so N shards together make one run of the profile — the
+    nightly run split over N CI jobs — each drawing other stacks."""
+    done = set()
+    for item in items:
+        test = item.obj
+        if not getattr(test, "is_hypothesis_test", False) or id(test) in done:
+            continue  # a test parametrized over modes is one function: split it once
+        done.add(id(test))
+        digest = hashlib.sha256(f"{shard}:{test.__qualname__}".encode())
+        test._hypothesis_internal_use_seed = int(digest.hexdigest()[:8], 16)
+        whole = test._hypothesis_internal_use_settings
+        test._hypothesis_internal_use_settings = settings(
+            whole, max_examples=max(1, -(-whole.max_examples // shard[1])))
 
 
 def pytest_collection_finish(session):

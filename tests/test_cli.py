@@ -151,6 +151,28 @@ def test_shards_draw_different_stacks_and_write_their_own_summaries(tmp_path):
     assert stacks[0] and stacks[1] and stacks[0] != stacks[1]
 
 
+def test_a_shard_runs_its_share_of_the_examples():
+    # N shards make one run of the profile (the nightly run split over N CI jobs), not N.
+    from types import SimpleNamespace
+
+    from hypothesis import given, settings, strategies as st
+
+    import conftest
+
+    drawn = []
+
+    @settings(max_examples=25, database=None)
+    @given(st.integers())
+    def prop(x):
+        drawn.append(x)
+
+    # two items of one function: a test parametrized over modes
+    conftest._split([SimpleNamespace(obj=prop), SimpleNamespace(obj=prop)], (2, 4))
+    assert prop._hypothesis_internal_use_settings.max_examples == 7
+    prop()
+    assert 1 <= len(drawn) <= 7
+
+
 def test_parse_shard_accepts_i_of_n():
     assert parse_shard("2/5") == (2, 5)
 
