@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 
 from equivalence.checks import CHECKS, DEFAULT_MODE, MODES, Check, verify
-from equivalence.strategies import (feature_stack_in_default_mode, share, stacks,
-                                    trainable_stacks, training_cases, with_feature_stacks)
+from equivalence.strategies import (compiles_in_mode, feature_stack_in_default_mode, share,
+                                    stacks, trainable_stacks, training_cases,
+                                    with_feature_stacks)
 
 _DRAWS = {
     "stacks": stacks,
@@ -29,8 +30,10 @@ def _property_test(check: Check):
         if training:
             spec, config = drawn
             feature_stack_in_default_mode(spec, mode)
+            compiles_in_mode(spec, mode, training=True)
             verify(check.name, spec, mode.training(*config))
         else:
+            compiles_in_mode(drawn, mode, training=False)
             verify(check.name, drawn, mode)
 
     if check.modal:

@@ -333,3 +333,26 @@ def test_the_onednn_matmul_gate_matches_what_dense_does_here():
         # two minutes hangs on its corrupted heap (seen on TF 2.19 under load).
         crashed, why = True, "hung"
     assert crashed == compat.onednn_matmul_corrupts(shape), why
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if REGISTRY[k].xla is not None])
+def test_xla_claim_matches_what_a_jit_compiled_model_does(kind):
+    # LayerInfo.xla says whether XLA compiles the kind's call here (the jit modes draw it
+    # only where it does): a model of it compiled with jit_compile=True must predict (at
+    # inference) and train one batch (in training) exactly where the claim says so.
+    spec = strategies._with_dense_head(probe(kind))
+    outcomes = {}
+    for training in (False, True):
+        model = compile_for(build(spec, "sequential"), True, False, optimizer="sgd",
+                            loss="mse")
+        x = make_inputs(spec)
+        try:
+            if training:
+                model.train_on_batch(x, targets_for(model, x))
+            else:
+                model.predict(x, verbose=0)
+            outcomes[training] = True
+        except tf.errors.InvalidArgumentError as exc:
+            assert "XLA" in str(exc), str(exc)[:500]
+            outcomes[training] = False
+    assert outcomes == {t: REGISTRY[kind].xla(t) for t in (False, True)}

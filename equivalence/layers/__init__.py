@@ -67,6 +67,10 @@ class LayerInfo:
     # A call that raises where this Keras' layer is broken in every API alike (nothing to
     # compare): the kind is then not drawn. Its reason goes in `note`.
     probe: Callable[[], Any] | None = None
+    # (training) -> whether XLA compiles the layer's call here, asked of the layer (an op
+    # with no XLA kernel raises in every API alike under jit_compile=True, so the jit mode
+    # does not draw the layer: strategies.compiles_in_mode); None: not asked.
+    xla: Callable[[bool], bool] | None = None
     # (cfg, name, dtype) -> the constructor call as code, for minimal.py; only where `make`
     # builds something else than `keras.layers.<class>(**cfg, name=, dtype=)`.
     literal: Callable[[dict, str, str | None], str] | None = None

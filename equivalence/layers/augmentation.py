@@ -1,5 +1,8 @@
 """Image augmentation layers on (H, W, C), seeded: random in training mode (where the three
 APIs must draw the same), the identity or a fixed transform at inference."""
+import functools
+import re
+
 from hypothesis import strategies as st
 
 from equivalence.layers import LayerInfo, register
@@ -24,7 +27,57 @@ def _augment(kind, params=None, accepts=lambda s: True, seeded=True, **extra):
         return st.fixed_dictionaries(fields)
     return LayerInfo(kind, "augmentation", configs, IMAGE, accepts=accepts,
                      seeded=seeded, train_differs=extra.pop("train_differs", seeded),
-                     mask=lambda c: "none", **extra)
+                     mask=lambda c: "none", xla=functools.partial(_compiles_with_xla, kind),
+                     **extra)
+
+
+# The constructor arguments a probe builds a kind with (the others have defaults).
+_ARGS = {"RandomRotation": {"factor": 0.2}, "RandomZoom": {"height_factor": 0.2},
+         "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.2},
+         "RandomContrast": {"factor": 0.2}, "RandomBrightness": {"factor": 0.2},
+         "RandomCrop": {"height": 2, "width": 2}, "RandomSharpness": {"factor": 0.2},
+         "RandomPosterization": {"factor": (1, 4)}, "RandomHue": {"factor": 0.2},
+         "RandomSaturation": {"factor": 0.2}, "RandomColorDegeneration": {"factor": 0.2}}
+# XLA's refusals: an op without an XLA kernel, or a shape argument only known at run time
+# (RandomElasticTransform's Range in training).
+_NO_XLA_KERNEL = re.compile(r"OpKernel for XLA_\w+_JIT|unsupported operations when trying "
+                            r"to compile|must be a compile-time constant")
+
+
+@functools.cache
+def _compiles_with_xla(kind: str, training: bool) -> bool:
+    """Whether a model of the layer compiled with jit_compile=True predicts (training
+    False) or trains a batch (True) here, as the suite's modes compile it. Not where a draw
+    has no XLA kernel: MixUp's beta draw (StatelessRandomGammaV3), made even at inference
+    (Keras 3.8 to 3.15 on TF 2.18 to 2.21; a ci run on TF 2.18 found it in
+    predict_on_batch), or a shape XLA cannot know (RandomElasticTransform in training). (Keras itself turns jit off, with a warning, for a model of a layer
+    that says it does not support it, RandomRotation's image transform say.) Any other
+    error is raised."""
+    import warnings
+
+    import numpy as np
+    import tensorflow as tf
+
+    from equivalence.compat import keras
+    from equivalence.portable import compile_for
+
+    layer = getattr(keras.layers, kind)(**_ARGS.get(kind, {}))
+    model = keras.Sequential([keras.Input((8, 8, 3)), layer, keras.layers.Flatten(),
+                              keras.layers.Dense(1)])
+    compile_for(model, True, False, optimizer="sgd", loss="mse")
+    x = np.full((2, 8, 8, 3), 0.5, "float32")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Model doesn't support `jit_compile=True`"
+            if training:
+                model.train_on_batch(x, np.zeros((2, 1), "float32"))
+            else:
+                model.predict(x, verbose=0)
+    except tf.errors.InvalidArgumentError as exc:
+        if _NO_XLA_KERNEL.search(str(exc)):
+            return False
+        raise
+    return True
 
 
 def _crop_at_inference():
@@ -58,10 +111,6 @@ _LEFT_OUT = ("held back, a finding the suite cannot carry yet (a model that fail
              "subclassed model runs it; no upstream issue found")
 
 
-_TRANSFORM_ARGS = {"RandomRotation": {"factor": 0.2}, "RandomZoom": {"height_factor": 0.2},
-                   "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.2}}
-
-
 def _transforms_in_bfloat16(kind):
     """Keras 2 transforms images with TF's ImageProjectiveTransformV3, which has no bfloat16
     kernel ("DataType bfloat16 not in list of allowed values", in every API alike). A
@@ -72,7 +121,7 @@ def _transforms_in_bfloat16(kind):
 
         from equivalence.compat import keras
 
-        layer = getattr(keras.layers, kind)(**_TRANSFORM_ARGS[kind], seed=0, dtype="bfloat16")
+        layer = getattr(keras.layers, kind)(**_ARGS[kind], seed=0, dtype="bfloat16")
         layer(np.ones((1, 4, 4, 1), "float32"), training=True)
     return probe
 
