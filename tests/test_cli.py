@@ -144,8 +144,11 @@ def test_shards_draw_different_stacks_and_write_their_own_summaries(tmp_path):
     stacks = []
     for shard in ("1/2", "2/2"):
         run = run_pytest(f"--shard={shard}", f"--results-dir={tmp_path}",
-                         f"{CHECKS_PY}::test_call")
+                         f"{CHECKS_PY}::test_call", f"{ROOT / 'tests' / 'test_compare.py'}"
+                         "::test_every_tolerance_has_a_reason_and_unknown_checks_are_bitwise")
         assert run.returncode == 0, run.stdout[-2000:]
+        # a test that draws nothing runs in shard 1 only
+        assert ("deselected" in run.stdout.splitlines()[-1]) == (shard == "2/2")
         name = f"summary-shard-{shard.replace('/', '-of-')}.json"
         stacks.append(set(json.loads((tmp_path / "equivalence" / name).read_text())["stacks"]))
     assert stacks[0] and stacks[1] and stacks[0] != stacks[1]
@@ -155,7 +158,7 @@ def test_a_shard_runs_its_share_of_the_examples():
     # N shards make one run of the profile (the nightly run split over N CI jobs), not N.
     from types import SimpleNamespace
 
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import Phase, given, settings, strategies as st
 
     import conftest
 
@@ -169,6 +172,8 @@ def test_a_shard_runs_its_share_of_the_examples():
     # two items of one function: a test parametrized over modes
     conftest._split([SimpleNamespace(obj=prop), SimpleNamespace(obj=prop)], (2, 4))
     assert prop._hypothesis_internal_use_settings.max_examples == 7
+    # explicit examples (the feature and family stacks) run in shard 1 only
+    assert Phase.explicit not in prop._hypothesis_internal_use_settings.phases
     prop()
     assert 1 <= len(drawn) <= 7
 
