@@ -295,8 +295,9 @@ def family_stacks() -> tuple[StackSpec, ...]:
     included), in registry order: the simplest stack whose first layer is of that family —
     Hypothesis' first example, drawn from all-zero choices (the first input family and kind
     that fit, the smallest sizes: the same on every run; shrinking costs a minute and finds
-    no simpler) — with the Dense head every training check needs. A family none of whose kinds can start a stack
-    (none today) has none, and `python -m equivalence.summary met --families` says so."""
+    no simpler) — with the Dense head every training check needs. A family none of whose
+    kinds can start a stack (none today) has none, and `python -m equivalence.summary met
+    --families` says so."""
     # A nesting kind is no family of its own to the summary (it counts the layers inside;
     # the feature stacks carry a nested model of each API).
     drawn = {kind for kind in kinds_drawable() if not REGISTRY[kind].nests}

@@ -50,8 +50,9 @@ def _compiles_with_xla(kind: str, training: bool) -> bool:
     False) or trains a batch (True) here, as the suite's modes compile it. Not where a draw
     has no XLA kernel: MixUp's beta draw (StatelessRandomGammaV3), made even at inference
     (Keras 3.8 to 3.15 on TF 2.18 to 2.21; a ci run on TF 2.18 found it in
-    predict_on_batch), or a shape XLA cannot know (RandomElasticTransform in training). (Keras itself turns jit off, with a warning, for a model of a layer
-    that says it does not support it, RandomRotation's image transform say.) Any other
+    predict_on_batch), or a shape XLA cannot know (RandomElasticTransform in training).
+    Keras itself turns jit off, with a warning, for a model of a layer that says it does
+    not support it (RandomRotation's image transform, say): such a model runs. Any other
     error is raised."""
     import warnings
 
