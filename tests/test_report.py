@@ -432,3 +432,40 @@ def test_passing_hypothesis_examples_fill_the_matrix(isolated_results):
     run()
     cell = summary.snapshot()["matrix"]["call"]["sequential"]
     assert cell.get("exact", 0) >= 1 and "failing" not in cell
+
+
+def test_api_ratios_pair_the_apis_one_process_timed():
+    # Two APIs timed in one process share its noise: the ratio to Sequential is the median
+    # of each process's own ratio. On the 20-process A/A files its interval is narrower
+    # than two independent samples' rank interval, and a 10% slowdown planted in every
+    # process's Subclassed timings is seen past 1 on more rows.
+    from benchmarks.report import tables
+    from benchmarks.report.inputs import collect
+
+    frame = collect([AA / "current"]).benchmarks
+    ops = frame[frame["kind"] == "op"]
+
+    def intervals(data):
+        """Subclassed/Sequential per row: (paired low, high), (independent low, high)."""
+        times = tables.api_times(data)
+        rows = times[times["api"] == "subclassed"]
+        assert (rows["ratio_pairs"] == rows["processes"]).all() and len(rows) > 3
+        out = []
+        for r in rows.itertuples():
+            part = data[(data["workload"] == r.workload)
+                        & (data.apply(tables.case_of, axis=1) == r.case)]
+            _, low, high = stats.shift_interval(part[part["api"] == "sequential"]["median"],
+                                                part[part["api"] == "subclassed"]["median"])
+            out.append(((r.ratio_low, r.ratio_high), (low, high)))
+        return out
+
+    def width(interval):
+        return math.log(interval[1] / interval[0])
+
+    same = intervals(ops)
+    assert (np.median([width(p) for p, _ in same])
+            < 0.8 * np.median([width(u) for _, u in same]))
+    planted = ops.copy()
+    planted.loc[planted["api"] == "subclassed", "median"] *= 1.10
+    slow = intervals(planted)
+    assert sum(p[0] > 1 for p, _ in slow) > sum(u[0] > 1 for _, u in slow)

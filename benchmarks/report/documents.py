@@ -53,8 +53,9 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
              f"{len(results.corpus)} corpus matrices. {results.sources_line()} "
              f"{_metric_line(results)} Times are medians over processes (each process "
              f"contributes its own median) with a 95% bootstrap interval over processes "
-             f"where there are 3 or more; ratios to Sequential have the Mann-Whitney "
-             f"interval, as in compare.")
+             f"where there are 3 or more; a ratio to Sequential is the median of each "
+             f"process's own ratio (both APIs timed in one process share its noise), "
+             f"with the same bootstrap interval.")
     if not frame.empty:
         times = tables.api_times(frame)
         frames["benchmarks"] = frame

@@ -43,21 +43,28 @@ def per_process(frame: pd.DataFrame) -> pd.DataFrame:
 
 def api_times(frame: pd.DataFrame) -> pd.DataFrame:
     """Each API's time per version × workload × case × device, with a 95% interval over
-    processes, and its ratio to Sequential with the rank interval (stats.shift_interval)."""
-    groups = per_process(frame[frame["kind"] == "op"])
+    processes, and its ratio to Sequential: paired by process where processes measured
+    both (the median of each process's own ratio, stats.paired_ratio), else the rank
+    interval of two independent samples (stats.shift_interval)."""
+    ops = frame[frame["kind"] == "op"]
     rows = []
-    for (version, workload, op, batch, jit, device), part in groups.groupby(
+    for (version, workload, op, batch, jit, device), part in ops.groupby(
             ["version", "workload", "op", "batch", "jit", "device"]):
-        by_api = dict(zip(part["api"], part["medians"]))
-        for api in [a for a in APIS if a in by_api]:
-            mid, low, high = stats.median_interval(by_api[api])
+        by_process = part.pivot_table(index="process", columns="api", values="median")
+        for api in [a for a in APIS if a in by_process]:
+            mine = by_process[api].dropna().to_numpy()
+            mid, low, high = stats.median_interval(mine)
             row = {"version": version, "device": device, "workload": workload,
                    "case": case_of({"op": op, "batch": batch, "jit": jit}), "api": api,
                    "ms": mid * 1e3, "low_ms": low * 1e3, "high_ms": high * 1e3,
-                   "processes": len(by_api[api])}
-            if "sequential" in by_api:
-                ratio, r_low, r_high = stats.shift_interval(by_api["sequential"], by_api[api])
-                row.update(ratio=ratio, ratio_low=r_low, ratio_high=r_high)
+                   "processes": len(mine)}
+            if "sequential" in by_process:
+                pairs = by_process[["sequential", api]].dropna()
+                ratio, r_low, r_high = (
+                    stats.paired_ratio(pairs["sequential"], pairs[api]) if len(pairs)
+                    else stats.shift_interval(by_process["sequential"].dropna(), mine))
+                row.update(ratio=ratio, ratio_low=r_low, ratio_high=r_high,
+                           ratio_pairs=len(pairs))
             rows.append(row)
     return pd.DataFrame(rows)
 
