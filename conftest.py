@@ -54,6 +54,10 @@ def pytest_addoption(parser):
     group.addoption("--device", metavar="cpu|gpu|all", default=None,
                     help="devices for the benchmarks (default: every device present); GPU "
                          "cases skip with a reason where there is none")
+    group.addoption("--tf-threads", metavar="N|tf", default="tf",
+                    help="under --benchmark, TensorFlow's intra- and inter-op thread pools "
+                         "fixed at N threads each (default tf: TensorFlow's own choice, "
+                         "from the cores it sees); recorded with every result")
     group.addoption("--parity-budget", metavar="MINUTES", default=None,
                     help="stop checking new examples after MINUTES of wall time; the run "
                          "still ends with its summary (the remaining tests skip, saying so)")
@@ -122,6 +126,10 @@ def _check_options(config):
         except ValueError:
             _usage_error(f"--{name.replace('_', '-')} expects a positive number, got {text!r}")
         setattr(config, f"_{name}", value)
+    threads = config.getoption("tf_threads")
+    if threads != "tf" and not (threads.isdigit() and int(threads) > 0):
+        _usage_error(f"--tf-threads expects a positive number of threads or 'tf', "
+                     f"got {threads!r}")
     shard = config.getoption("shard")
     if shard is not None:
         try:
@@ -160,7 +168,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running; deselect with -m 'not slow'")
     config.addinivalue_line("markers", "perf: a benchmark (timed under --benchmark, "
                                        "run once untimed otherwise)")
+    config.addinivalue_line("markers", "smoke_workloads(*names): the untimed run smokes "
+                                       "this benchmark on these workloads only")
     _check_options(config)
+    if config.getoption("benchmark") and config.getoption("tf_threads") != "tf":
+        import tensorflow as tf  # fixed before anything runs TensorFlow's first op
+
+        threads = int(config.getoption("tf_threads"))
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     from equivalence import artifacts, strategies, summary
     from equivalence.spec import SpecError
 
@@ -191,6 +207,7 @@ def pytest_configure(config):
 
     if not benchmarking:  # benchmarks run with the settings a user has
         tf.config.experimental.enable_op_determinism()
+
     config._parity_start = time.perf_counter()
     if config._parity_budget is not None:
         summary.DEADLINE = time.monotonic() + config._parity_budget * 60
@@ -283,6 +300,9 @@ def _keep(items, config, predicate):
 def _is_smoke(item):
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
+    only = item.get_closest_marker("smoke_workloads")
+    if only and params.get("workload") not in only.args:
+        return False
     return params["case"].smoke if "case" in params else True
 
 

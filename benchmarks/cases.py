@@ -4,6 +4,7 @@ A case id is stable across TF versions (`predict-b256-jit0`), so results compare
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +41,40 @@ TIMED = (
 COLD = [Case(op, 32, smoke=True) for op in ("build", "first_predict", "first_fit")]
 FLOOR = [Case("floor", b, smoke=(b == 1)) for b in (1, 32, 256)]
 FLOOR_FIT = [Case("floor_fit", 32, smoke=True)]  # one epoch of FIT_STEPS plain SGD steps
+
+
+# Round-robin turns (test_api_turns): one turn is `calls` calls of one API, at least this long
+TURN_SECONDS = 0.02
+MAX_TURN_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """How the three APIs take turns inside one process: `rounds` rounds of one turn per
+    API, each turn `calls` calls of the op (the same for every API, so turns compare)."""
+    rounds: int
+    calls: int
+
+
+def turn_plan(seconds_per_call: dict[str, float], budget: float, min_rounds: int,
+              turn_seconds: float = TURN_SECONDS,
+              max_rounds: int = MAX_TURN_ROUNDS) -> TurnPlan:
+    """Calibrate the turns from one timed call of each API after its warm-up: enough calls
+    that the median API's turn lasts `turn_seconds` (a turn shorter than that times the
+    clock more than the op), and enough rounds that all turns together last `budget`
+    seconds, at least `min_rounds` and at most `max_rounds`."""
+    typical = float(np.median(list(seconds_per_call.values())))
+    calls = max(1, math.ceil(turn_seconds / typical)) if typical > 0 else 1
+    per_round = calls * sum(seconds_per_call.values())
+    wanted = math.ceil(budget / per_round) if per_round > 0 else max_rounds
+    return TurnPlan(rounds=min(max(wanted, min_rounds), max_rounds), calls=calls)
+
+
+def turn_order(apis: tuple[str, ...], round_index: int) -> tuple[str, ...]:
+    """The APIs' order in round `round_index`: rotated by one each round, so none always
+    runs first (right after another API's work) or last."""
+    k = round_index % len(apis)
+    return apis[k:] + apis[:k]
 
 
 def compile_model(model, jit_compile: bool):

@@ -8,7 +8,8 @@ import pytest
 
 from benchmarks import metadata
 from benchmarks.cases import (COLD, FIT_STEPS, FLOOR, FLOOR_FIT, TIMED, compile_model,
-                              dataset_size, op_callable, tracing_count)
+                              dataset_size, op_callable, tracing_count, turn_order,
+                              turn_plan)
 from benchmarks.devices import (SyncedClock, gpu_peak_bytes, placement, reset_gpu_peak,
                                 synchronizer)
 from benchmarks.floor import raw_fit_epoch, raw_forward
@@ -80,6 +81,60 @@ def test_op(benchmark, workload, api, case, device):
     # Tracing is counted once, in the warm-up: a retrace in the timed rounds would time
     # the tracer, not the model.
     assert tracing_count(model, case.op) == traces
+
+
+@workloads
+@_ids(TIMED)
+@pytest.mark.smoke_workloads("mlp_small")  # the turns' code is the same for every workload
+def test_api_turns(benchmark, workload, case, device):
+    """The three APIs' `case` timed in turns inside one process: after each API's warm-up,
+    round r times a turn of Sequential, Functional and Subclassed in an order rotated by r
+    (cases.turn_plan calibrates calls per turn and rounds). Each API's turns land in
+    extra_info["turns"] (wall seconds per call) and ["turns_cpu"]; the report takes an
+    API's ratio to Sequential from the turns beside each other, which share the machine's
+    state of that moment, not only the process. pytest-benchmark's own figure is a round."""
+    spec = WORKLOADS[workload]
+    with placement(device):
+        fns, traces = {}, {}
+        for api in APIS:
+            model = compile_model(build(spec, api), case.jit_compile)
+            x, y = _data(spec)
+            fns[api] = op_callable(model, case, x, y)
+            fns[api]()  # warm-up outside the timed region
+            traces[api] = (model, tracing_count(model, case.op))
+        clock = SyncedClock(synchronizer(device))
+
+        def turn(api: str, calls: int) -> tuple[float, float]:
+            clock()
+            for _ in range(calls):
+                fns[api]()
+            clock()
+            (wall0, cpu0), (wall1, cpu1) = clock.log[-2:]
+            return (wall1 - wall0) / calls, (cpu1 - cpu0) / calls
+
+        if benchmark.disabled:  # the untimed smoke run: one round of single calls
+            plan_rounds, calls = 1, 1
+        else:
+            one = {api: turn(api, 1)[0] for api in APIS}
+            plan = turn_plan(one, budget=len(APIS) * getattr(benchmark, "_max_time", 1.0),
+                             min_rounds=getattr(benchmark, "_min_rounds", 5))
+            plan_rounds, calls = plan.rounds, plan.calls
+        walls = {api: [] for api in APIS}
+        cpus = {api: [] for api in APIS}
+        rounds = iter(range(plan_rounds))
+
+        def one_round():
+            for api in turn_order(APIS, next(rounds)):
+                wall, cpu = turn(api, calls)
+                walls[api].append(wall)
+                cpus[api].append(cpu)
+
+        _record(benchmark, workload, "all", case, device, calls_per_turn=calls)
+        benchmark.pedantic(one_round, rounds=plan_rounds, iterations=1)
+        benchmark.extra_info.update(turns=walls, turns_cpu=cpus)
+    for model, count in traces.values():
+        assert tracing_count(model, case.op) == count  # no retrace inside the turns
+    assert all(len(w) == plan_rounds for w in walls.values())
 
 
 @workloads

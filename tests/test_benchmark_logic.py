@@ -154,3 +154,30 @@ def test_table_bad_input_is_one_line_and_exit_2(tmp_path, content, words):
                           capture_output=True, text=True)
     assert done.returncode == 2 and words in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_turn_plan_calibrates_calls_and_rounds():
+    # 1 ms a call: 20 calls make a 20 ms turn; 3 s over rounds of 60 ms is 50 rounds
+    plan = cases.turn_plan({"sequential": 1e-3, "functional": 1e-3, "subclassed": 1e-3},
+                     budget=3.0, min_rounds=5)
+    assert (plan.calls, plan.rounds) == (20, 50)
+    slow = cases.turn_plan({"sequential": 0.5, "functional": 0.6, "subclassed": 0.4},
+                     budget=3.0, min_rounds=5)
+    assert (slow.calls, slow.rounds) == (1, 5)  # never fewer than min_rounds
+    long = cases.turn_plan({"sequential": 1e-3, "functional": 1e-3, "subclassed": 1e-3},
+                     budget=100.0, min_rounds=5, max_rounds=200)
+    assert long.rounds == 200  # never more than max_rounds
+    apis = ("sequential", "functional", "subclassed")
+    assert [cases.turn_order(apis, r)[0] for r in range(3)] == list(apis)
+
+
+def test_tf_threads_are_fixed_before_tensorflow_runs_and_recorded(tmp_path):
+    from test_cli import run_pytest
+
+    out = tmp_path / "one.json"
+    run = run_pytest("--benchmark", "--tf-threads=1", f"--benchmark-json={out}",
+                     f"--results-dir={tmp_path}", "-k",
+                     "test_op and mlp_small and call-b1 and sequential")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    info = json.loads(out.read_text())["benchmarks"][0]["extra_info"]
+    assert (info["intra_op_threads"], info["inter_op_threads"]) == (1, 1)

@@ -56,7 +56,7 @@ def test_bad_replay_input_is_one_line_and_exit_2(tmp_path, content, words):
 
 @pytest.mark.parametrize("option", ["--shard=3", "--device=tpu", "--replay=/no/such.json",
                                     "--benchmark -n 2", "--parity-budget=soon",
-                                    "--parity-progress=-1"])
+                                    "--parity-progress=-1", "--benchmark --tf-threads=0"])
 def test_a_bad_option_is_refused_before_tensorflow_is_imported(option):
     run = subprocess.run([sys.executable, "-X", "importtime", "-m", "pytest", "-p",
                           "no:randomly", *option.split()], capture_output=True, text=True,

@@ -469,3 +469,50 @@ def test_api_ratios_pair_the_apis_one_process_timed():
     planted.loc[planted["api"] == "subclassed", "median"] *= 1.10
     slow = intervals(planted)
     assert sum(p[0] > 1 for p, _ in slow) > sum(u[0] > 1 for _, u in slow)
+
+
+def _turns_file(path, process_noise, round_noise, slower=1.0, rounds=30, seed=0):
+    """A pytest-benchmark JSON of one process holding one test_api_turns benchmark: the
+    process runs `process_noise` slower than usual, each round drifts by `round_noise`
+    (shared by the three turns of that round, as the machine's load is), and Subclassed
+    takes `slower` times Sequential's time."""
+    from benchmarks.metadata import SCHEMA_VERSION
+
+    rng = np.random.default_rng(seed)
+    drift = np.exp(rng.normal(0, round_noise, rounds))
+    own = {"sequential": 1.0, "functional": 1.0, "subclassed": slower}
+    turns = {api: list(1e-3 * process_noise * factor * drift
+                       * np.exp(rng.normal(0, 0.01, rounds))) for api, factor in own.items()}
+    info = {"schema_version": SCHEMA_VERSION, "tf_version": "2.21.0", "keras_version": "3.13.2",
+            "workload": "mlp_small", "op": "call", "batch": 1, "jit_compile": False,
+            "device": "cpu", "api": "all", "calls_per_turn": 10, "turns": turns,
+            "turns_cpu": {api: [t * 0.9 for t in times] for api, times in turns.items()}}
+    stats_ = {"median": 3e-3, "q1": 3e-3, "q3": 3e-3, "rounds": rounds}
+    path.write_text(json.dumps({"machine_info": {}, "datetime": f"2026-11-27T00:00:0{seed}",
+                                "benchmarks": [{"name": "test_api_turns[cpu-call-b1-jit0-"
+                                                        "mlp_small]",
+                                                "extra_info": info, "stats": stats_}]}))
+
+
+def test_round_robin_turns_give_each_api_a_row_and_a_ratio_beside_sequential(tmp_path):
+    # Five processes up to 1.6x apart whose rounds drift by 20%: the turns' ratios cancel
+    # both, so a 10% slower Subclassed is seen past 1.05 and Functional's interval holds 1;
+    # the same medians taken per process (what separate benchmarks give) cannot tell.
+    from benchmarks.report import tables
+    from benchmarks.report.inputs import collect
+
+    for i, noise in enumerate((1.0, 1.6, 0.9, 1.3, 1.1)):
+        _turns_file(tmp_path / f"p{i}.json", noise, 0.2, slower=1.10, seed=i)
+    results = collect([tmp_path])
+    frame = results.benchmarks
+    assert set(frame["kind"]) == {"turns"} and len(frame) == 15
+    times = tables.api_times(frame).set_index("api")
+    assert (times.loc[["functional", "subclassed"], "ratio_from"] == "turns").all()
+    assert times.loc["subclassed", "ratio_low"] > 1.05
+    assert times.loc["functional", "ratio_low"] < 1 < times.loc["functional", "ratio_high"]
+    _, low, high = stats.shift_interval(frame[frame["api"] == "sequential"]["median"],
+                                        frame[frame["api"] == "subclassed"]["median"])
+    assert low < 1 < high  # independent samples of the per-process medians: no call
+    cpu = tables.api_times(results.with_metric("cpu").benchmarks).set_index("api")
+    assert cpu.loc["sequential", "ms"] == pytest.approx(0.9 * times.loc["sequential", "ms"])
+

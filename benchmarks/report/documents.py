@@ -40,7 +40,10 @@ def _wide_times(times: pd.DataFrame) -> pd.DataFrame:
         row["processes"] = r.processes
         if r.api != "sequential" and hasattr(r, "ratio") and math.isfinite(r.ratio):
             row[f"{r.api[:3]}/seq"] = ratio(r)
-    return pd.DataFrame(list(rows.values()))
+            row["ratios from"] = r.ratio_from
+    wide = pd.DataFrame(list(rows.values()))
+    return wide[[c for c in wide if c != "ratios from"] + (["ratios from"] if "ratios from"
+                                                            in wide else [])]
 
 
 def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
@@ -53,9 +56,12 @@ def summary_document(results: Results) -> tuple[render.Document, dict, dict]:
              f"{len(results.corpus)} corpus matrices. {results.sources_line()} "
              f"{_metric_line(results)} Times are medians over processes (each process "
              f"contributes its own median) with a 95% bootstrap interval over processes "
-             f"where there are 3 or more; a ratio to Sequential is the median of each "
-             f"process's own ratio (both APIs timed in one process share its noise), "
-             f"with the same bootstrap interval.")
+             f"where there are 3 or more. A ratio to Sequential is the median over "
+             f"processes of each process's own ratio, with the same bootstrap interval: "
+             f"from round-robin `turns` where they ran (the APIs timed in turns, each "
+             f"turn beside a Sequential one, sharing the machine's state of that moment), "
+             f"else from the APIs' own benchmarks in one process (`processes`: they share "
+             f"the process's noise).")
     if not frame.empty:
         times = tables.api_times(frame)
         frames["benchmarks"] = frame

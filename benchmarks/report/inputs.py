@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmarks.metadata import SCHEMA_VERSION
@@ -24,7 +25,7 @@ CORPUS_SCHEMA = "keras-parity-corpus/1"
 # report's own outputs.
 _PASSED_OVER = {"spec.json", "blueprint.json", "manifest.json", "comparison.json",
                 "benchmark-action.json", "alerts.json"}
-_KINDS = {"test_op": "op", "test_floor": "floor", "test_floor_fit": "floor",
+_KINDS = {"test_op": "op", "test_api_turns": "turns", "test_floor": "floor", "test_floor_fit": "floor",
           "test_cold_start": "cold", "test_memory_predict": "memory"}
 KEY = ["kind", "workload", "op", "batch", "jit", "device", "api"]  # one benchmark
 TIMED_KINDS = ("op", "floor", "cold")  # memory benchmarks time one untimed-style round
@@ -58,6 +59,10 @@ class Results:
             raise BadInput(f"{missing['file'].iloc[0]}: no CPU time recorded (older results "
                            f"record wall time only); use --metric wall")
         frame.loc[timed, "median"] = frame.loc[timed, "cpu_median"]
+        if "turn_ratio" in frame:
+            turns = frame["kind"] == "turns"
+            frame.loc[turns, "median"] = frame.loc[turns, "cpu_median"]
+            frame.loc[turns, "turn_ratio"] = frame.loc[turns, "turn_ratio_cpu"]
         return dataclasses.replace(self, benchmarks=frame, metric=metric)
 
     def without_cpu_time(self) -> tuple[int, int]:
@@ -121,8 +126,35 @@ def kind_of(data) -> str | None:
     return None
 
 
+def turn_rows(row: dict, info: dict) -> list[dict]:
+    """test_api_turns' one benchmark as a row per API (kind "turns"): the median of its
+    turns, and `turn_ratio`, the median over rounds of its turn's time over Sequential's
+    turn in the same round (`turn_ratio_cpu` the same in CPU time)."""
+    walls, cpus = info["turns"], info.get("turns_cpu", {})
+    out = []
+    for api, times in walls.items():
+        times = np.asarray(times, dtype=float)
+        cpu = np.asarray(cpus.get(api, []), dtype=float)
+        seq = np.asarray(walls.get("sequential", []), dtype=float)
+        seq_cpu = np.asarray(cpus.get("sequential", []), dtype=float)
+        q1, median, q3 = np.percentile(times, [25, 50, 75])
+        out.append({**row, "kind": "turns", "api": api, "median": float(median),
+                    "q1": float(q1), "q3": float(q3), "rounds": len(times),
+                    "cpu_median": float(np.median(cpu)) if len(cpu) else math.nan,
+                    "turn_ratio": _median_ratio(times, seq),
+                    "turn_ratio_cpu": _median_ratio(cpu, seq_cpu)})
+    return out
+
+
+def _median_ratio(times: np.ndarray, reference: np.ndarray) -> float:
+    if not len(times) or len(times) != len(reference) or not (reference > 0).all():
+        return math.nan
+    return float(np.median(times / reference))
+
+
 def benchmark_rows(path: Path, data: dict) -> list[dict]:
-    """One row per benchmark of one process (one pytest-benchmark JSON file)."""
+    """One row per benchmark of one process (one pytest-benchmark JSON file); a round-robin
+    benchmark (test_api_turns) gives a row per API (`turn_rows`)."""
     rows = []
     for bench in data["benchmarks"]:
         try:
@@ -148,6 +180,8 @@ def benchmark_rows(path: Path, data: dict) -> list[dict]:
                 "revision": info.get("git_revision", "unknown"),
                 "datetime": data.get("datetime", ""),
             })
+            if "turns" in info:
+                rows[-1:] = turn_rows(rows[-1], info)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise BadInput(f"{path}: pytest-benchmark JSON, but not written by keras-parity "
                            f"(a benchmark lacks its extra_info or stats)") from None

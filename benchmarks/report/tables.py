@@ -43,28 +43,42 @@ def per_process(frame: pd.DataFrame) -> pd.DataFrame:
 
 def api_times(frame: pd.DataFrame) -> pd.DataFrame:
     """Each API's time per version × workload × case × device, with a 95% interval over
-    processes, and its ratio to Sequential: paired by process where processes measured
-    both (the median of each process's own ratio, stats.paired_ratio), else the rank
-    interval of two independent samples (stats.shift_interval)."""
-    ops = frame[frame["kind"] == "op"]
+    processes, and its ratio to Sequential. The ratio comes, best first, from round-robin
+    turns (test_api_turns: each process's median ratio of an API's turn to the Sequential
+    turn beside it), else paired by process where processes measured both APIs (the median
+    of each process's own ratio, stats.paired_ratio), else from the rank interval of two
+    independent samples (stats.shift_interval); `ratio_from` says which. The time is the
+    API's own benchmark (test_op), or its turns where only those ran."""
+    ops = frame[frame["kind"].isin(["op", "turns"])]
+    group = ["version", "workload", "op", "batch", "jit", "device"]
     rows = []
-    for (version, workload, op, batch, jit, device), part in ops.groupby(
-            ["version", "workload", "op", "batch", "jit", "device"]):
-        by_process = part.pivot_table(index="process", columns="api", values="median")
-        for api in [a for a in APIS if a in by_process]:
-            mine = by_process[api].dropna().to_numpy()
+    for (version, workload, op, batch, jit, device), part in ops.groupby(group):
+        own = part[part["kind"] == "op"]
+        times = (own if not own.empty else part).pivot_table(index="process", columns="api",
+                                                               values="median")
+        turns = part[part["kind"] == "turns"]
+        turn_ratios = (turns.pivot_table(index="process", columns="api", values="turn_ratio")
+                       if not turns.empty else pd.DataFrame())
+        for api in [a for a in APIS if a in times]:
+            mine = times[api].dropna().to_numpy()
             mid, low, high = stats.median_interval(mine)
             row = {"version": version, "device": device, "workload": workload,
                    "case": case_of({"op": op, "batch": batch, "jit": jit}), "api": api,
                    "ms": mid * 1e3, "low_ms": low * 1e3, "high_ms": high * 1e3,
                    "processes": len(mine)}
-            if "sequential" in by_process:
-                pairs = by_process[["sequential", api]].dropna()
+            if api in turn_ratios and turn_ratios[api].notna().any():
+                per_process = turn_ratios[api].dropna()
+                ratio, r_low, r_high = stats.median_interval(per_process)
+                row.update(ratio=ratio, ratio_low=r_low, ratio_high=r_high,
+                           ratio_pairs=len(per_process), ratio_from="turns")
+            elif "sequential" in times:
+                pairs = times[["sequential", api]].dropna()
                 ratio, r_low, r_high = (
                     stats.paired_ratio(pairs["sequential"], pairs[api]) if len(pairs)
-                    else stats.shift_interval(by_process["sequential"].dropna(), mine))
+                    else stats.shift_interval(times["sequential"].dropna(), mine))
                 row.update(ratio=ratio, ratio_low=r_low, ratio_high=r_high,
-                           ratio_pairs=len(pairs))
+                           ratio_pairs=len(pairs),
+                           ratio_from="processes" if len(pairs) else "unpaired")
             rows.append(row)
     return pd.DataFrame(rows)
 
