@@ -974,20 +974,24 @@ KNOWN: tuple[Known, ...] = (
     ),
     Known(
         name="legacy-h5-augmentation-unpicklable",
-        cause="Keras 3.3 and 3.5: a model holding a RandomRotation or RandomBrightness "
-              "cannot be saved to a legacy .h5 file: the save deep-copies the layer's state, "
-              "which holds a module (TypeError: cannot pickle 'module' object), in "
-              "Sequential and Functional alike (a subclassed model cannot be saved to .h5 "
-              "at all: legacy-h5-unknown-subclassed). Keras 3.8 saves it. Found by a ci run "
-              "on TF 2.16.",
-        upstream=None, where="keras/src/legacy/saving/legacy_h5_format.py (copy.deepcopy "
-                             "of the layer's state)",
+        cause="Keras 3: a model holding an image augmentation layer whose config carries a "
+              "list Keras tracks (RandomBrightness' value_range comes back from get_config "
+              "as a TrackedList, not a list) cannot be saved to a legacy .h5 file: the "
+              "legacy serializer keeps the object and Sequential.get_config deep-copies it "
+              "(TypeError: cannot pickle 'module' object), in Sequential and Functional "
+              "alike (a subclassed model cannot be saved to .h5 at all: "
+              "legacy-h5-unknown-subclassed). Probed here: RandomBrightness on every Keras 3 "
+              "(3.3.3 to 3.16.0.dev); RandomRotation on 3.3 and 3.5 only; "
+              "RandomColorDegeneration, RandomPosterization, RandomSaturation, "
+              "RandomSharpness and Solarization where Keras has them (3.8 on). Found by ci "
+              "runs on TF 2.16 and (RandomBrightness after ConvLSTM2D) on tflatest.",
+        upstream=None, where="keras/src/models/sequential.py Sequential.get_config "
+                             "(copy.deepcopy of the legacy layer configs)",
         recognise=Raises("TypeError", r"cannot pickle 'module' object"),
-        checks=("legacy_h5",), apis=("sequential", "functional"), keras=("3.3.3", "3.5.0"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=_KERAS3,
         applies=_augmentation, overlaps=("legacy-h5-unknown-subclassed",),
         example=StackSpec(InputSpec("image", (3, 3, 1)),
-                          (LayerSpec.of("RandomRotation", factor=0.5, fill_mode="reflect",
-                                        interpolation="bilinear", seed=0),)),
+                          (LayerSpec.of("RandomBrightness", factor=0.5, seed=0),)),
     ),
     Known(
         name="activity-regularizer-not-loaded",
