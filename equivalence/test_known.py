@@ -1,4 +1,6 @@
 """Known upstream discrepancies: each reproduces on its smallest example, by its cause."""
+import functools
+
 import pytest
 
 from equivalence import compat, known, strategies
@@ -32,15 +34,23 @@ def _cases():
             yield pytest.param(entry, check, api, marks=marks, id=f"{entry.name}-{api}-{check}")
 
 
-def _shown(entry, check, api):
-    """(problems, explained) for one cell of the entry's example: explained is whether the
-    entry (or a declared overlap) explains the API's difference in range, and whether any
-    entry in range here does outside it."""
+@functools.lru_cache(maxsize=4)
+def _observed(entry, check):
+    """(problems, explained) of the entry's example under one check: every API's cell of
+    that check reads the same observation (they are consecutive tests, so under xdist
+    mostly on one worker), where each used to observe the three APIs again."""
     check_ = CHECKS[check]
     mode = _mode(check_, entry)
     observed = observe(check_, entry.example, mode)[0]
     problems = compare(check_, entry.example, observed)
-    explained = explain(check_, entry.example, mode, observed, problems)
+    return problems, explain(check_, entry.example, mode, observed, problems)
+
+
+def _shown(entry, check, api):
+    """(problems, explained) for one cell of the entry's example: explained is whether the
+    entry (or a declared overlap) explains the API's difference in range, and whether any
+    entry in range here does outside it."""
+    problems, explained = _observed(entry, check)
     # A declared overlapping cause may act first (an exception before a config change):
     # then it, not this entry, explains the cell on this version.
     by = explained.get(api, [])
