@@ -169,7 +169,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "perf: a benchmark (timed under --benchmark, "
                                        "run once untimed otherwise)")
     config.addinivalue_line("markers", "smoke_workloads(*names): the untimed run smokes "
-                                       "this benchmark on these workloads only")
+                                       "this benchmark on these workloads only (and its "
+                                       "smoke_all cases on every workload)")
     _check_options(config)
     if config.getoption("benchmark") and config.getoption("tf_threads") != "tf":
         import tensorflow as tf  # fixed before anything runs TensorFlow's first op
@@ -300,10 +301,11 @@ def _keep(items, config, predicate):
 def _is_smoke(item):
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
+    case = params.get("case")
     only = item.get_closest_marker("smoke_workloads")
     if only and params.get("workload") not in only.args:
-        return False
-    return params["case"].smoke if "case" in params else True
+        return bool(case and case.smoke_all)
+    return case.smoke if case else True
 
 
 def pytest_collection_modifyitems(config, items):

@@ -25,6 +25,9 @@ class Case:
     batch: int
     jit_compile: bool = False
     smoke: bool = False  # the smallest variant, run once untimed in the default test run
+    # ... on every workload, where a benchmark smokes its other cases on a few only
+    # (pytest.mark.smoke_workloads): building and running each workload, in graph and XLA
+    smoke_all: bool = False
 
     @property
     def id(self) -> str:
@@ -32,10 +35,11 @@ class Case:
 
 
 TIMED = (
-    [Case("predict", b, j, smoke=(b == 32)) for b in (32, 256, 2048) for j in (0, 1)]
+    [Case("predict", b, j, smoke=(b == 32), smoke_all=(b == 32 and not j))
+     for b in (32, 256, 2048) for j in (0, 1)]
     + [Case("predict_on_batch", b, smoke=(b == 1)) for b in (1, 32)]
     + [Case("call", b, smoke=(b == 1)) for b in (1, 32)]
-    + [Case("fit", 32, j, smoke=True) for j in (0, 1)]
+    + [Case("fit", 32, j, smoke=True, smoke_all=bool(j)) for j in (0, 1)]
     + [Case("evaluate", 256, smoke=True)]
 )
 COLD = [Case(op, 32, smoke=True) for op in ("build", "first_predict", "first_fit")]

@@ -21,6 +21,10 @@ from equivalence.portable import APIS
 
 pytestmark = pytest.mark.perf
 workloads = pytest.mark.parametrize("workload", sorted(WORKLOADS))
+# The untimed run smokes a benchmark's every case on one workload, and each workload with
+# the cases that build and run it in graph mode and under XLA (Case.smoke_all): the code
+# of an op, a cold start or a memory reading is the same whatever the workload.
+SMOKE_ON = pytest.mark.smoke_workloads("mlp_small")
 apis = pytest.mark.parametrize("api", APIS)
 
 
@@ -68,6 +72,7 @@ def _timed(benchmark, device, fn):
 @workloads
 @apis
 @_ids(TIMED)
+@SMOKE_ON
 def test_op(benchmark, workload, api, case, device):
     spec = WORKLOADS[workload]
     with placement(device):
@@ -85,7 +90,7 @@ def test_op(benchmark, workload, api, case, device):
 
 @workloads
 @_ids(TIMED)
-@pytest.mark.smoke_workloads("mlp_small")  # the turns' code is the same for every workload
+@SMOKE_ON
 def test_api_turns(benchmark, workload, case, device):
     """The three APIs' `case` timed in turns inside one process: after each API's warm-up,
     round r times a turn of Sequential, Functional and Subclassed in an order rotated by r
@@ -179,6 +184,7 @@ def test_floor_fit(benchmark, workload, case, device):
 @workloads
 @apis
 @_ids(COLD)
+@SMOKE_ON
 def test_cold_start(benchmark, workload, api, case, device):
     spec = WORKLOADS[workload]
 
@@ -202,6 +208,7 @@ def test_cold_start(benchmark, workload, api, case, device):
 
 @workloads
 @apis
+@SMOKE_ON
 def test_memory_predict(benchmark, workload, api, device):
     spec = WORKLOADS[workload]
     with placement(device):
