@@ -516,3 +516,31 @@ def test_round_robin_turns_give_each_api_a_row_and_a_ratio_beside_sequential(tmp
     cpu = tables.api_times(results.with_metric("cpu").benchmarks).set_index("api")
     assert cpu.loc["sequential", "ms"] == pytest.approx(0.9 * times.loc["sequential", "ms"])
 
+
+
+def test_compare_calls_one_api_slower_beside_sequential_where_process_noise_hides_it(
+        tmp_path, capsys):
+    # The same 10% slower Subclassed, five processes a side whose own speed differs up to
+    # 1.6x: the per-API time rows cannot call it; the turns' ratio row calls a regression,
+    # and Functional's ratio row does not move.
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    base.mkdir(), cand.mkdir()
+    for i, noise in enumerate((1.0, 1.6, 0.9, 1.3, 1.1)):
+        _turns_file(base / f"p{i}.json", noise, 0.2, seed=i)
+        _turns_file(cand / f"p{i}.json", (1.2, 0.9, 1.5, 1.0, 1.1)[i], 0.2, slower=1.10,
+                    seed=10 + i)
+    code, result = _compare(tmp_path, base, cand, "--threshold", "5")
+    rows = {r["benchmark"]: r for r in result["rows"]}
+    name = "mlp_small/call-b1-jit0/cpu/"
+    assert rows[name + "subclassed÷seq"]["verdict"] == "regression"
+    assert rows[name + "functional÷seq"]["verdict"] != "regression"
+    assert result["regressions"] == [name + "subclassed÷seq"]
+    from benchmarks.report.inputs import collect
+
+    def medians(path):  # what per-API time rows would compare: each process's median
+        frame = collect([path]).benchmarks
+        return frame[frame["api"] == "subclassed"]["median"].to_numpy()
+    # the same processes' Subclassed times: the rank test cannot call the 10%
+    assert stats.judge(medians(base), medians(cand), 0.05)["verdict"] != "regression"
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "subclassed÷seq" in report and "×" in report

@@ -161,11 +161,18 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
              f"inconclusive: {counts.get('inconclusive', 0)}. What this run can see: a "
              f"change of {_percent(detectable)} (the median of the rows' detectable "
              f"changes: the smallest each would call four times in five at its processes "
-             f"and spread).")
+             f"and spread)." + (
+                 f" Rows ending `÷seq` ({(table['kind'] == tables.RATIO_KIND).sum()}) "
+                 f"compare an API's time over Sequential's in the same process's "
+                 f"round-robin turns (test_api_turns): a change in one API only, seen "
+                 f"through the turns' noise rather than the processes'."
+                 if (table["kind"] == tables.RATIO_KIND).any() else ""))
     shown = pd.DataFrame({
         "benchmark": table["benchmark"],
-        "baseline ms": table["baseline_ms"].round(4),
-        "candidate ms": table["candidate_ms"].round(4),
+        # a ratio row (an API over Sequential, from turns) shows its ratio, `1.021×`
+        **{f"{side} ms": [f"{v:.3f}×" if kind == tables.RATIO_KIND else f"{v:.4g}"
+                          for v, kind in zip(table[f"{side}_ms"], table["kind"])]
+           for side in ("baseline", "candidate")},
         "change": table["label"],
         "95% interval": [f"{lo:.2f}–{hi:.2f}" if math.isfinite(lo) else ""
                          for lo, hi in zip(table["low"], table["high"])],
@@ -193,5 +200,6 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
     files = {"comparison.json": json.dumps(result, indent=1),
              "benchmark-action.json": render.benchmark_action([
                  {"name": r.benchmark, "value": r.candidate_ms,
-                  "extra": f"{r.label} vs {b_label}"} for r in table.itertuples()])}
+                  "extra": f"{r.label} vs {b_label}"} for r in table.itertuples()
+                 if r.kind != tables.RATIO_KIND])}  # times only, in ms
     return doc, files, {"comparison": table}, len(regressions)

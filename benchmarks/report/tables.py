@@ -228,12 +228,36 @@ def process_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return timed.pivot_table(index="process", columns=KEY, values="median", aggfunc="median")
 
 
+RATIO_KIND = "turns/seq"  # a compared row: an API's time over Sequential's, from turns
+
+
+def ratio_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-process turn ratios of Functional and Subclassed to Sequential (test_api_turns),
+    processes × KEY columns with kind RATIO_KIND; empty without turns."""
+    turns = frame[(frame["kind"] == "turns") & (frame["api"] != "sequential")]
+    if turns.empty or "turn_ratio" not in turns:
+        return pd.DataFrame()
+    turns = turns.assign(kind=RATIO_KIND)
+    return turns.pivot_table(index="process", columns=KEY, values="turn_ratio",
+                             aggfunc="median")
+
+
 def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
             alpha: float = stats.ALPHA) -> tuple[pd.DataFrame, dict]:
     """One row per benchmark both sides measured (medians, estimate, interval, p, verdict,
-    detectable change), and the geometric mean of the estimates with its interval."""
+    detectable change), and the geometric mean of the estimates with its interval.
+
+    Where both sides ran the round-robin turns, each API's ratio to Sequential is compared
+    too (rows of kind RATIO_KIND, "…/subclassed÷seq"): a change in one API only shows
+    there at the size of the turns' own noise, not the processes' (the geometric mean
+    leaves these rows out: they are no times)."""
     b, c = process_matrix(baseline), process_matrix(candidate)
-    common = sorted(set(b.columns) & set(c.columns), key=str)
+    times = sorted(set(b.columns) & set(c.columns), key=str)
+    b_ratio, c_ratio = ratio_matrix(baseline), ratio_matrix(candidate)
+    ratios = sorted(set(b_ratio.columns) & set(c_ratio.columns), key=str)
+    if ratios:
+        b, c = pd.concat([b, b_ratio[ratios]], axis=1), pd.concat([c, c_ratio[ratios]], axis=1)
+    common = times + ratios
     sides = {key: (b[key].dropna().to_numpy(), c[key].dropna().to_numpy()) for key in common}
     p = {key: stats.mann_whitney_p(*sides[key]) for key in common}
     q = dict(zip(common, stats.adjusted([p[key] for key in common])))
@@ -242,16 +266,18 @@ def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
         row = dict(zip(KEY, key))
         b_key, c_key = sides[key]
         judged = stats.judge(b_key, c_key, threshold, alpha, q[key], len(common), p[key])
-        rows.append({"benchmark": benchmark_name(row), **row,
-                     "baseline_ms": float(np.median(b_key)) * 1e3,
-                     "candidate_ms": float(np.median(c_key)) * 1e3,
+        is_ratio = row["kind"] == RATIO_KIND
+        scale = 1 if is_ratio else 1e3  # a ratio row's "ms" columns hold the ratio itself
+        rows.append({"benchmark": benchmark_name(row) + ("÷seq" if is_ratio else ""), **row,
+                     "baseline_ms": float(np.median(b_key)) * scale,
+                     "candidate_ms": float(np.median(c_key)) * scale,
                      **judged, "label": stats.label(judged)})
     table = pd.DataFrame(rows)
-    geo = {"benchmark": f"geometric mean ({len(table)} benchmarks)", "ratio": math.nan,
+    geo = {"benchmark": f"geometric mean ({len(times)} benchmarks)", "ratio": math.nan,
            "low": math.nan, "high": math.nan, "label": "—"}
-    if common:
-        ratio, low, high = stats.geometric_mean_interval(b[common].to_numpy(),
-                                                         c[common].to_numpy())
+    if times:
+        ratio, low, high = stats.geometric_mean_interval(b[times].to_numpy(),
+                                                         c[times].to_numpy())
         interval = f" ({low:.3f}–{high:.3f})" if math.isfinite(low) else \
             " (no interval: a side has one process)"
         geo.update(ratio=ratio, low=low, high=high, label=f"{ratio:.3f}x{interval}")
