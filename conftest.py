@@ -208,7 +208,6 @@ def pytest_configure(config):
 
     if not benchmarking:  # benchmarks run with the settings a user has
         tf.config.experimental.enable_op_determinism()
-
     config._parity_start = time.perf_counter()
     if config._parity_budget is not None:
         summary.DEADLINE = time.monotonic() + config._parity_budget * 60

@@ -101,9 +101,9 @@ def test_api_turns(benchmark, workload, case, device):
     spec = WORKLOADS[workload]
     with placement(device):
         fns, traces = {}, {}
+        x, y = _data(spec)
         for api in APIS:
             model = compile_model(build(spec, api), case.jit_compile)
-            x, y = _data(spec)
             fns[api] = op_callable(model, case, x, y)
             fns[api]()  # warm-up outside the timed region
             traces[api] = (model, tracing_count(model, case.op))

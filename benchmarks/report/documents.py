@@ -42,8 +42,9 @@ def _wide_times(times: pd.DataFrame) -> pd.DataFrame:
             row[f"{r.api[:3]}/seq"] = ratio(r)
             row["ratios from"] = r.ratio_from
     wide = pd.DataFrame(list(rows.values()))
-    return wide[[c for c in wide if c != "ratios from"] + (["ratios from"] if "ratios from"
-                                                            in wide else [])]
+    if "ratios from" in wide:  # last
+        wide["ratios from"] = wide.pop("ratios from")
+    return wide
 
 
 def summary_document(results: Results) -> tuple[render.Document, dict, dict]:

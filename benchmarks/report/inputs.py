@@ -25,8 +25,8 @@ CORPUS_SCHEMA = "keras-parity-corpus/1"
 # report's own outputs.
 _PASSED_OVER = {"spec.json", "blueprint.json", "manifest.json", "comparison.json",
                 "benchmark-action.json", "alerts.json"}
-_KINDS = {"test_op": "op", "test_api_turns": "turns", "test_floor": "floor", "test_floor_fit": "floor",
-          "test_cold_start": "cold", "test_memory_predict": "memory"}
+_KINDS = {"test_op": "op", "test_api_turns": "turns", "test_floor": "floor",
+          "test_floor_fit": "floor", "test_cold_start": "cold", "test_memory_predict": "memory"}
 KEY = ["kind", "workload", "op", "batch", "jit", "device", "api"]  # one benchmark
 TIMED_KINDS = ("op", "floor", "cold")  # memory benchmarks time one untimed-style round
 
@@ -131,12 +131,12 @@ def turn_rows(row: dict, info: dict) -> list[dict]:
     turns, and `turn_ratio`, the median over rounds of its turn's time over Sequential's
     turn in the same round (`turn_ratio_cpu` the same in CPU time)."""
     walls, cpus = info["turns"], info.get("turns_cpu", {})
+    seq = np.asarray(walls.get("sequential", []), dtype=float)
+    seq_cpu = np.asarray(cpus.get("sequential", []), dtype=float)
     out = []
     for api, times in walls.items():
         times = np.asarray(times, dtype=float)
         cpu = np.asarray(cpus.get(api, []), dtype=float)
-        seq = np.asarray(walls.get("sequential", []), dtype=float)
-        seq_cpu = np.asarray(cpus.get("sequential", []), dtype=float)
         q1, median, q3 = np.percentile(times, [25, 50, 75])
         out.append({**row, "kind": "turns", "api": api, "median": float(median),
                     "q1": float(q1), "q3": float(q3), "rounds": len(times),
