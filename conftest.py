@@ -253,10 +253,30 @@ def _current(config) -> dict:
     return summary.combine(parts, seconds=seconds)
 
 
+def pytest_collection_finish(session):
+    if not hasattr(session.config, "workerinput"):  # the only process: its tests to come
+        session.config._parity_pending = dict.fromkeys(item.nodeid for item in session.items)
+        session.config._parity_workers = {"main"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    config = node.config
+    config._parity_pending = dict.fromkeys(ids)  # every worker collects the same tests
+    config._parity_workers = getattr(config, "_parity_workers", set()) | {node.gateway.id}
+
+
 def pytest_runtest_logreport(report):
     config = _CONFIG.get("config")
-    if config is None or report.when != "teardown" or not hasattr(config, "_parity_latest"):
+    if config is None or not hasattr(config, "_parity_latest"):
         return
+    if not hasattr(config, "_parity_durations"):  # each test's time so far, its phases summed
+        config._parity_durations = {}
+    durations = config._parity_durations
+    durations[report.nodeid] = durations.get(report.nodeid, 0.0) + report.duration
+    if report.when != "teardown":
+        return
+    getattr(config, "_parity_pending", {}).pop(report.nodeid, None)
     data = getattr(report, "parity_summary", None)
     if data:
         data = json.loads(data)
@@ -275,7 +295,10 @@ def pytest_runtest_logreport(report):
     if reporter is not None:
         of = getattr(_CONFIG.get("session"), "testscollected", 0) or config._parity_done
         reporter.write("\n")  # after the progress dots (xdist writes them its own way)
-        reporter.write_line(summary.progress(total, total["seconds"], config._parity_done, of))
+        left = summary.time_left(durations, list(getattr(config, "_parity_pending", ())),
+                                 len(getattr(config, "_parity_workers", ())))
+        reporter.write_line(summary.progress(total, total["seconds"], config._parity_done, of,
+                                             left))
 
 
 def pytest_keyboard_interrupt(excinfo):

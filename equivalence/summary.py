@@ -6,6 +6,7 @@ controller, and shards write JSON that `python -m equivalence.summary combine` a
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -116,14 +117,40 @@ def combine(parts: list[dict], seconds: float | None = None) -> dict:
     return out
 
 
-def progress(total: dict, elapsed: float, done: int, of: int) -> str:
-    """The live line of a long run: what it has checked so far, and a guess at the rest."""
+def progress(total: dict, elapsed: float, done: int, of: int,
+             left: float | None = None) -> str:
+    """The live line of a long run: what it has checked so far, and a guess at the rest
+    (`left` seconds, else the elapsed time per test so far times the tests to come)."""
     text = (f"keras-parity: {len(total['stacks']):,} stacks, {total['checks']:,} checks, "
             f"{total['discrepancies']:,} discrepancies, {total['known']:,} known; "
             f"{done}/{of} tests in {elapsed / 60:.1f} min")
     if 0 < done < of:
-        text += f", about {elapsed / done * (of - done) / 60:.0f} min left"
+        left = elapsed / done * (of - done) if left is None else left
+        text += f", about {math.ceil(left / 60):.0f} min left"
     return text
+
+
+def _function(nodeid: str) -> str:
+    return nodeid.split("[")[0]  # path::test_name, without the parameters
+
+
+def time_left(durations: dict[str, float], pending: list[str], workers: int) -> float | None:
+    """Seconds the `pending` tests will likely take on `workers` processes: each as long as
+    the finished tests of its function took on average (a property test's modes cost
+    alike; its examples cost many times a plain test's), else of its file, else of all.
+    None before any test has finished."""
+    if not durations:
+        return None
+    by: dict[str, list[float]] = {}
+    for nodeid, seconds in durations.items():
+        by.setdefault(_function(nodeid), []).append(seconds)
+        by.setdefault(nodeid.split("::")[0], []).append(seconds)
+    overall = sum(durations.values()) / len(durations)
+    total = 0.0
+    for nodeid in pending:
+        same = by.get(_function(nodeid)) or by.get(nodeid.split("::")[0])
+        total += sum(same) / len(same) if same else overall
+    return total / max(workers, 1)
 
 
 def line(total: dict) -> str:

@@ -264,3 +264,18 @@ def test_focused_stacks_start_with_a_focused_kind(monkeypatch):
 
     check()
     assert seen == {"Conv2D", "Embedding"}
+
+
+def test_time_left_weighs_each_test_to_come_by_its_own_function():
+    # Twenty quick tests done, two slow property tests to come: the estimate follows what
+    # a test of the same function took (per worker), not the mean over every test so far.
+    done = {f"tests/test_a.py::test_quick[{i}]": 0.5 for i in range(20)}
+    done["equivalence/test_checks.py::test_resume[jit0]"] = 300.0
+    pending = ["equivalence/test_checks.py::test_resume[jit1]",
+               "equivalence/test_checks.py::test_fit[jit0]", "tests/test_a.py::test_quick[20]"]
+    left = summary.time_left(done, pending, workers=2)
+    assert left == pytest.approx((300.0 + 300.0 + 0.5) / 2)  # test_fit: its file's tests
+    assert summary.time_left({}, pending, workers=2) is None
+    line = summary.progress({"stacks": [1], "checks": 3, "discrepancies": 0, "known": 0},
+                            elapsed=60.0, done=21, of=24, left=left)
+    assert line.endswith("about 6 min left"), line
