@@ -168,9 +168,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running; deselect with -m 'not slow'")
     config.addinivalue_line("markers", "perf: a benchmark (timed under --benchmark, "
                                        "run once untimed otherwise)")
-    config.addinivalue_line("markers", "smoke_workloads(*names): the untimed run smokes "
-                                       "this benchmark on these workloads only (and its "
-                                       "smoke_all cases on every workload)")
+    config.addinivalue_line("markers", "smoke_workloads(*names, cases=None): the untimed "
+                                       "run smokes this benchmark on these workloads only "
+                                       "(and its smoke_all cases on every workload); with "
+                                       "cases, those case ids on these workloads only")
     _check_options(config)
     if config.getoption("benchmark") and config.getoption("tf_threads") != "tf":
         import tensorflow as tf  # fixed before anything runs TensorFlow's first op
@@ -325,6 +326,8 @@ def _is_smoke(item):
     params = params.params if params else {}
     case = params.get("case")
     only = item.get_closest_marker("smoke_workloads")
+    if only and "cases" in only.kwargs:  # these cases on these workloads, nothing else
+        return params.get("workload") in only.args and case.id in only.kwargs["cases"]
     if only and params.get("workload") not in only.args:
         return bool(case and case.smoke_all)
     return case.smoke if case else True

@@ -90,7 +90,8 @@ def test_op(benchmark, workload, api, case, device):
 
 @workloads
 @_ids(TIMED)
-@SMOKE_ON
+# The untimed run smokes the turns once: the op's code is test_op's, smoked for every op.
+@pytest.mark.smoke_workloads("mlp_small", cases=("predict-b32-jit0",))
 def test_api_turns(benchmark, workload, case, device):
     """The three APIs' `case` timed in turns inside one process: after each API's warm-up,
     round r times a turn of Sequential, Functional and Subclassed in an order rotated by r
