@@ -63,7 +63,10 @@ def raw_fit_epoch(spec, model, steps, batch, learning_rate=0.01):
 
     @tf.function
     def epoch(x, y):
-        for i in range(steps):
+        # A graph loop over the steps, one step traced: unrolled in Python, the recurrent
+        # floors (their time steps unrolled too) took 45 s to trace for bigru.
+        loss = tf.constant(0.0)
+        for i in tf.range(steps):
             xb, yb = x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(tf.square(chain(xb, None)[0] - yb))
