@@ -43,8 +43,7 @@ class SubclassedStack(keras.Model):
 PLAIN_CALL = """
     def call(self, x, training=None, mask=None):
         for layer in self.stack_layers:
-            takes_training = "training" in inspect.signature(layer.call).parameters
-            x = layer(x, training=training) if takes_training else layer(x)
+            x = layer(x, training=training) if "training" in inspect.signature(layer.call).parameters else layer(x)
         return x
 """
 MASK = ("\n        self.supports_masking = True",
@@ -359,9 +358,9 @@ def render(spec, check, mode, failing, weights: dict, x: np.ndarray) -> str:
     test = (f"np.allclose(a, b, rtol={tol.rtol!r}, atol={tol.atol!r}, equal_nan=True)"
             if tol.rtol or tol.atol else 'np.array_equal(a, b, equal_nan=a.dtype.kind == "f")')
 
-    out = [f'''"""Keras: `{name}` differs between Sequential, Functional and subclassed models.
-Seen with TF {compat.TF_VERSION}, Keras {compat.KERAS_VERSION}\
-{f" ({mode.id})" if check.modal else ""}; exit 1 (REPRODUCED) when it reproduces, 0 when not."""''']
+    # One line: the script says how it exits itself (REPRODUCED, exit 1; or NOT REPRODUCED).
+    out = [f'''"""Keras: `{name}` differs between Sequential, Functional and subclassed models \
+(TF {compat.TF_VERSION}, Keras {compat.KERAS_VERSION}{f", {mode.id}" if check.modal else ""})."""''']
     out[0] += "\n" + "\n".join(filter(None, [
         "import inspect",
         "import json" if name in ("keras_file", "legacy_h5", "config") else "",
