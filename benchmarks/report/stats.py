@@ -128,8 +128,8 @@ def shift_interval(baseline, candidate, alpha: float = ALPHA) -> tuple[float, fl
 
 def mean_interval(baseline, candidate, alpha: float = ALPHA) -> tuple[float, float, float, float]:
     """(ratio, low, high, p) for rows whose per-process values are themselves averages of
-    many paired measurements — an API's turn ratio to Sequential, the median of ~200
-    rounds in one process: the Welch t interval of the difference of mean log values, and
+    many paired measurements — an API's turn ratio to Sequential, the median of its
+    rounds in one process (8-58 in the quiet A/A, up to 200): the Welch t interval of the difference of mean log values, and
     its two-sided p (the interval excludes 1 exactly when p < alpha).
 
     Why not the rank test here: at 5 processes a side its smallest possible p is 0.008,
@@ -214,9 +214,6 @@ def adjusted(p_values) -> np.ndarray:
     return q
 
 
-TESTS = ("rank", "mean")  # judge's tests: shift_interval + Mann-Whitney, or mean_interval
-
-
 def row_p(baseline, candidate, test: str = "rank") -> float:
     """The p-value `judge` uses for one row under `test`."""
     if test == "mean":
@@ -236,11 +233,10 @@ def judge(baseline, candidate, threshold: float, alpha: float = ALPHA,
     paired rounds: mean_interval)."""
     if test == "mean":
         ratio, low, high, p_mean = mean_interval(baseline, candidate, alpha)
+        p = p_mean if p is None else p
     else:
         ratio, low, high = shift_interval(baseline, candidate, alpha)
-        p_mean = None
-    p = (p_mean if p_mean is not None else mann_whitney_p(baseline, candidate)) \
-        if p is None else p
+        p = mann_whitney_p(baseline, candidate) if p is None else p
     q = p if q is None else q
     n_b, n_c = len(baseline), len(candidate)
     out = {"ratio": ratio, "low": low, "high": high, "p": p, "q": q,

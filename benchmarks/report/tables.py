@@ -260,7 +260,7 @@ def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
         b, c = pd.concat([b, b_ratio[ratios]], axis=1), pd.concat([c, c_ratio[ratios]], axis=1)
     common = times + ratios
     sides = {key: (b[key].dropna().to_numpy(), c[key].dropna().to_numpy()) for key in common}
-    # A ratio row's per-process values are medians of ~200 paired rounds: a mean test on
+    # A ratio row's per-process values are medians of many paired rounds: a mean test on
     # them can call below the rank test's floor (stats.mean_interval says why).
     test = {key: "mean" if key in ratios else "rank" for key in common}
     p = {key: stats.row_p(*sides[key], test[key]) for key in common}
