@@ -602,12 +602,12 @@ def test_a_one_api_change_is_called_by_its_turns_on_the_quiet_a_a(plant, side, t
         cand.loc[slowed & cand["kind"].isin(["op", "turns"]), "median"] *= plant
         cand.loc[slowed & (cand["kind"] == "turns"), "turn_ratio"] *= plant
         table, _ = tables.compare(base, cand, threshold)
-        time_affected = ((table["api"] == "functional") & (plant != 1.0)
+        planted_rows = ((table["api"] == "functional") & (plant != 1.0)
                          & table["op"].astype(str).str.startswith("predict"))
-        affected = time_affected & (table["kind"] == tables.RATIO_KIND)
+        affected = planted_rows & (table["kind"] == tables.RATIO_KIND)
         calls = table["verdict"].isin(["regression", "improvement"])
-        false += int(calls[~time_affected].sum())
-        rows += int((~time_affected).sum())
+        false += int(calls[~planted_rows].sum())
+        rows += int((~planted_rows).sum())
         hit += int((table["verdict"] == "regression")[affected].sum())
         planted += int(affected.sum())
     assert false <= 0.01 * rows, f"{false} of {rows} unplanted rows called"
