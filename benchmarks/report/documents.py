@@ -154,7 +154,7 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
              f"candidate-over-baseline ratios of every pair of processes, with the 95% "
              f"interval of the Mann-Whitney test on the per-process medians: a regression "
              f"or improvement when the interval lies past 1 and the change past "
-             f"±{threshold:.0%} (q < {alpha}: the Mann-Whitney p adjusted over every row "
+             f"±{threshold:.0%} (q < {alpha}: the Mann-Whitney p adjusted over the time rows "
              f"by Benjamini-Hochberg); `~1.03x` no change (the interval lies inside "
              f"±{threshold:.0%}); `1.08x?` inconclusive, with the processes a side that "
              f"would decide it. Regressions: {counts.get('regression', 0)}, improvements: "
@@ -166,7 +166,11 @@ def compare_document(base: Results, cand: Results, threshold: float, alpha: floa
                  f" Rows ending `÷seq` ({(table['kind'] == tables.RATIO_KIND).sum()}) "
                  f"compare an API's time over Sequential's in the same process's "
                  f"round-robin turns (test_api_turns): a change in one API only, seen "
-                 f"through the turns' noise rather than the processes'."
+                 f"through the turns' noise rather than the processes'. Each process's "
+                 f"ratio averages many paired rounds, so these rows are tested with "
+                 f"Welch's t on the processes' mean log ratio (its 95% interval and p), "
+                 f"adjusted by Benjamini-Hochberg among themselves, apart from the time "
+                 f"rows."
                  if (table["kind"] == tables.RATIO_KIND).any() else ""))
     shown = pd.DataFrame({
         "benchmark": table["benchmark"],

@@ -129,8 +129,9 @@ def shift_interval(baseline, candidate, alpha: float = ALPHA) -> tuple[float, fl
 def mean_interval(baseline, candidate, alpha: float = ALPHA) -> tuple[float, float, float, float]:
     """(ratio, low, high, p) for rows whose per-process values are themselves averages of
     many paired measurements — an API's turn ratio to Sequential, the median of its
-    rounds in one process (8-58 in the quiet A/A, up to 200): the Welch t interval of the difference of mean log values, and
-    its two-sided p (the interval excludes 1 exactly when p < alpha).
+    rounds in one process (8-58 in the quiet A/A, up to 200): scipy's Welch t interval of
+    the difference of mean log values, and its two-sided p (the interval excludes 1
+    exactly when p < alpha).
 
     Why not the rank test here: at 5 processes a side its smallest possible p is 0.008,
     which no adjustment over a report's rows lets through; a process's turn ratio is an
@@ -146,14 +147,11 @@ def mean_interval(baseline, candidate, alpha: float = ALPHA) -> tuple[float, flo
         estimate = float(np.exp(np.mean(c) - np.mean(b))) if len(b) and len(c) else math.nan
         return estimate, math.nan, math.nan, math.nan
     diff = float(np.mean(c) - np.mean(b))
-    vb, vc = np.var(b, ddof=1) / len(b), np.var(c, ddof=1) / len(c)
-    se = math.sqrt(vb + vc)
-    if se == 0:
+    if np.var(b) == 0 and np.var(c) == 0:  # no spread: scipy has no t statistic to give
         return math.exp(diff), math.exp(diff), math.exp(diff), (0.0 if diff else 1.0)
-    df = (vb + vc) ** 2 / (vb ** 2 / (len(b) - 1) + vc ** 2 / (len(c) - 1))
-    crit = float(stats.t.ppf(1 - alpha / 2, df))
-    p = float(2 * stats.t.sf(abs(diff) / se, df))
-    return math.exp(diff), math.exp(diff - crit * se), math.exp(diff + crit * se), p
+    welch = stats.ttest_ind(c, b, equal_var=False)
+    ci = welch.confidence_interval(1 - alpha)
+    return math.exp(diff), math.exp(ci.low), math.exp(ci.high), float(welch.pvalue)
 
 
 def log_spread(*samples) -> float:
@@ -226,8 +224,8 @@ def judge(baseline, candidate, threshold: float, alpha: float = ALPHA,
           test: str = "rank") -> dict:
     """Estimate, interval, p-value, spread, detectable change and the verdict for one
     benchmark: "regression", "improvement", "no change" or "inconclusive" (with `why` and,
-    where practical, `processes_needed` a side). `q`, the row's p adjusted over every row
-    of its comparison's `rows` (`adjusted`), is what a call must pass when given; `p`, the
+    where practical, `processes_needed` a side). `q`, the row's p adjusted over the `rows`
+    rows of its family in the comparison (`adjusted`), is what a call must pass when given; `p`, the
     row's p when the caller has it already. `test` is "rank" (per-process times: the
     Hodges-Lehmann interval and Mann-Whitney test) or "mean" (per-process averages of many
     paired rounds: mean_interval)."""

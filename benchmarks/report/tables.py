@@ -258,32 +258,27 @@ def compare(baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float,
     ratios = sorted(set(b_ratio.columns) & set(c_ratio.columns), key=str)
     if ratios:
         b, c = pd.concat([b, b_ratio[ratios]], axis=1), pd.concat([c, c_ratio[ratios]], axis=1)
-    common = times + ratios
-    sides = {key: (b[key].dropna().to_numpy(), c[key].dropna().to_numpy()) for key in common}
-    # A ratio row's per-process values are medians of many paired rounds: a mean test on
-    # them can call below the rank test's floor (stats.mean_interval says why).
-    test = {key: "mean" if key in ratios else "rank" for key in common}
-    p = {key: stats.row_p(*sides[key], test[key]) for key in common}
-    # Two questions, two families for the false discovery rate: did a benchmark's time
-    # change (the time rows), and did an API's cost beside Sequential change (the ratio
-    # rows). Each keeps its expected share of false calls at alpha; a lone API change is not
-    # diluted by the time rows, which at the process spread cannot see it anyway.
-    family = {key: ratios if key in ratios else times for key in common}
-    q = {}
-    for keys in (times, ratios):
-        q.update(zip(keys, stats.adjusted([p[key] for key in keys])))
+    sides = {key: (b[key].dropna().to_numpy(), c[key].dropna().to_numpy())
+             for key in times + ratios}
     rows = []
-    for key in common:
-        row = dict(zip(KEY, key))
-        b_key, c_key = sides[key]
-        judged = stats.judge(b_key, c_key, threshold, alpha, q[key], len(family[key]), p[key],
-                             test[key])
-        is_ratio = row["kind"] == RATIO_KIND
-        scale = 1 if is_ratio else 1e3  # a ratio row's "ms" columns hold the ratio itself
-        rows.append({"benchmark": benchmark_name(row) + ("÷seq" if is_ratio else ""), **row,
-                     "baseline_ms": float(np.median(b_key)) * scale,
-                     "candidate_ms": float(np.median(c_key)) * scale,
-                     **judged, "label": stats.label(judged)})
+    # Two questions, two families for the false discovery rate: did a benchmark's time
+    # change (the time rows, the rank test), and did an API's cost beside Sequential change
+    # (the ratio rows). A ratio row's per-process values are medians of many paired rounds:
+    # a mean test on them can call below the rank test's floor (stats.mean_interval says
+    # why). Each family keeps its expected share of false calls at alpha; a lone API change
+    # is not diluted by the time rows, which at the process spread cannot see it anyway.
+    for keys, test in ((times, "rank"), (ratios, "mean")):
+        p = [stats.row_p(*sides[key], test) for key in keys]
+        for key, p_key, q_key in zip(keys, p, stats.adjusted(p)):
+            row = dict(zip(KEY, key))
+            b_key, c_key = sides[key]
+            judged = stats.judge(b_key, c_key, threshold, alpha, q_key, len(keys), p_key, test)
+            is_ratio = test == "mean"
+            scale = 1 if is_ratio else 1e3  # a ratio row's "ms" columns hold the ratio itself
+            rows.append({"benchmark": benchmark_name(row) + ("÷seq" if is_ratio else ""),
+                         **row, "baseline_ms": float(np.median(b_key)) * scale,
+                         "candidate_ms": float(np.median(c_key)) * scale,
+                         **judged, "label": stats.label(judged)})
     table = pd.DataFrame(rows)
     geo = {"benchmark": f"geometric mean ({len(times)} benchmarks)", "ratio": math.nan,
            "low": math.nan, "high": math.nan, "label": "—"}
