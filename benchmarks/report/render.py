@@ -222,7 +222,7 @@ def plot_comparison(table: pd.DataFrame, baseline: str, candidate: str):
     ax.axvline(1.0, color="black", lw=0.8)
     _log_ratio_axis(ax)
     ax.set_yticks(range(len(table)), table["benchmark"], fontsize=5)
-    ax.set_xlabel(f"time ratio {candidate} / {baseline} (95% rank interval)")
+    ax.set_xlabel(f"time ratio {candidate} / {baseline} (95% interval; ÷seq: API / Sequential)")
     ax.legend(fontsize=7)
     return fig
 
