@@ -225,8 +225,8 @@ def judge(baseline, candidate, threshold: float, alpha: float = ALPHA,
     """Estimate, interval, p-value, spread, detectable change and the verdict for one
     benchmark: "regression", "improvement", "no change" or "inconclusive" (with `why` and,
     where practical, `processes_needed` a side). `q`, the row's p adjusted over the `rows`
-    rows of its family in the comparison (`adjusted`), is what a call must pass when given; `p`, the
-    row's p when the caller has it already. `test` is "rank" (per-process times: the
+    rows of its family in the comparison (`adjusted`), is what a call must pass when
+    given; `p`, the row's p when the caller has it already. `test` is "rank" (per-process times: the
     Hodges-Lehmann interval and Mann-Whitney test) or "mean" (per-process averages of many
     paired rounds: mean_interval)."""
     if test == "mean":
