@@ -20,6 +20,14 @@ def test_signed_zero_counts_under_bitwise_and_nan_matches_nan():
     assert_equivalent(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), what="nan")
 
 
+def test_a_large_difference_from_an_expected_zero_is_a_mismatch_not_a_warning():
+    # Found by a nightly shard (test_resume, a loss of 45.8 against 0.0): the relative
+    # difference overflowed, and NumPy's RuntimeWarning — an error under the suite's
+    # filterwarnings — took the place of the discrepancy's message.
+    with pytest.raises(Mismatch, match=r"\(45\.776\d* vs expected 0\).*relative difference inf"):
+        assert_equivalent(np.array([45.77617645]), np.array([0.0]), what="loss")
+
+
 def test_tolerance_needs_both_rtol_and_atol():
     with pytest.raises(ValueError, match="both"):
         assert_equivalent(np.zeros(1), np.zeros(1), what="x", rtol=1e-3)
