@@ -431,6 +431,16 @@ def copy_activity_regularizers(source, target):
             b.activity_regularizer = a.activity_regularizer
 
 
+def copy_vocabularies(source, target):
+    """Each lookup layer (TextVectorization, StringLookup, IntegerLookup) of `target` given
+    the source layer's vocabulary where it has another (an adapted one: not in its config,
+    and not a weight)."""
+    for a, b in zip(leaf_layers(source), leaf_layers(target)):
+        if hasattr(a, "get_vocabulary") and hasattr(b, "set_vocabulary") \
+                and b.get_vocabulary() != a.get_vocabulary():
+            b.set_vocabulary(a.get_vocabulary())
+
+
 def copy_loss_scale(source, target):
     """Workaround "restore_loss_scale": Keras 2's LossScaleOptimizer dynamic loss scale and
     its counter where the source's are (the .keras file does not restore them)."""
@@ -580,7 +590,9 @@ def observe_weights_checkpoint(model, x, fresh):
 
 def observe_config(model, x):
     """get_config/from_config and to_json/model_from_json: the rebuilt model, given this
-    model's weights layer by layer, has the same class, config and output."""
+    model's weights layer by layer, has the same class, config and output. An adapted
+    lookup's vocabulary is state that is neither config nor a weight: it is given too,
+    before the first call (which would find the table empty)."""
     out = {"original": model_state(model, x)}
     rebuilt = {"from_config": lambda: type(model).from_config(model.get_config()),
                "from_json": lambda: keras.models.model_from_json(model.to_json())}
@@ -588,6 +600,7 @@ def observe_config(model, x):
         clone = make()
         if not isinstance(clone, keras.Model):
             raise TypeError(f"{how} returned {type(clone).__name__}, not a model")
+        copy_vocabularies(model, clone)
         clone(x, training=False)  # builds a subclassed clone's layers
         copy_weights(model, clone)
         out[how] = model_state(clone, x)
