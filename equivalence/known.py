@@ -980,6 +980,27 @@ KNOWN: tuple[Known, ...] = (
                            LayerSpec.of("Dense", units=2))),
     ),
     Known(
+        name="serving-graph-regrouped",
+        cause="TensorFlow: Grappler's arithmetic optimizer rewrites the serving function "
+              "restored from a SavedModel otherwise than the same call traced in the "
+              "process that saved it, so the served output is 1-2 ulp off the live graph's "
+              "(which agrees with eager) — in every API alike, on Keras 2 and 3. Met with "
+              "UnitNormalization over one feature and a BatchNormalization after it (a "
+              "nightly shard on TF 2.21); UnitNormalization with Dense or LayerNormalization "
+              "after it, or over two features, agreed. With the arithmetic optimizer off "
+              "the served and live outputs agree bit for bit (plain TF and Keras too).",
+        upstream=None, where="tensorflow/core/grappler/optimizers/arithmetic_optimizer.cc "
+                             "(on the function tf.saved_model.load restores)",
+        recognise=Workaround("no_arithmetic_optimization",
+                             "Grappler's arithmetic optimizer off for both graphs"),
+        checks=("export",), apis=APIS, keras=("2.15.0", None),
+        applies=_holds("UnitNormalization"),
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("UnitNormalization"),
+                           LayerSpec.of("BatchNormalization", momentum=0.99, center=True,
+                                        scale=True))),
+    ),
+    Known(
         name="subclassed-export-untracked-table",
         cause="Keras 3 (3.3-3.13; 3.15 tracks it): a subclassed model holding its layers in "
               "a list attribute, as users write it, does not track a lookup layer's table "
