@@ -334,16 +334,14 @@ def _is_smoke(item):
 
 
 # Under --benchmark only the perf-marked tests run, and they all live in benchmarks/: the
-# other test folders are not even imported (tests/ and equivalence/ cost each benchmark
-# process seconds of collection, five processes a night per environment).
-_NOT_BENCHMARKS = ("tests", "equivalence")
-
-
+# other test folders (the testpaths but benchmarks) are not even imported (tests/ and
+# equivalence/ cost each benchmark process seconds of collection, five processes a night
+# per environment).
 def pytest_ignore_collect(collection_path, config):
     # (testpaths are initial paths, which pytest does not ask about: ask of what is in them)
     if config.getoption("benchmark") and collection_path.is_relative_to(config.rootpath):
         parts = collection_path.relative_to(config.rootpath).parts
-        if len(parts) > 1 and parts[0] in _NOT_BENCHMARKS:
+        if len(parts) > 1 and parts[0] in set(config.getini("testpaths")) - {"benchmarks"}:
             return True
     return None
 
