@@ -291,6 +291,12 @@ def _adapted_vectorization(spec: StackSpec) -> bool:
                for leaf in leaves(spec.layers))
 
 
+def _elu_or_selu(spec: StackSpec) -> bool:
+    """An ELU layer, or an elu or selu activation (nested layers too)."""
+    return any(leaf.kind == "ELU" or leaf.params.get("activation") in ("elu", "selu")
+               for leaf in leaves(spec.layers))
+
+
 def _seeded_noise(spec: StackSpec) -> bool:
     from equivalence.layers import REGISTRY
 
@@ -1001,6 +1007,25 @@ KNOWN: tuple[Known, ...] = (
                           (LayerSpec.of("UnitNormalization"),
                            LayerSpec.of("BatchNormalization", momentum=0.99, center=True,
                                         scale=True))),
+    ),
+    Known(
+        name="eager-elu-cancels",
+        cause="TensorFlow: the CPU kernels of tf.nn.elu and tf.nn.selu compute exp(x) - 1, "
+              "which cancels for small negative x (0 at -1e-8, 1.4e-3 relative error at "
+              "-1e-5); XLA computes expm1. So under jit_compile=True `predict` (XLA) and the "
+              "eager `__call__` differ past the predict-vs-call tolerance, in every API "
+              "alike, wherever an ELU meets inputs near 0 (a nightly shard on TF 2.21: "
+              "Rescaling(1/255) → ELU → UnitNormalization).",
+        upstream="tensorflow/tensorflow#116943", where="tensorflow/core/kernels/"
+                                                        "relu_op_functor.h (Elu, Selu)",
+        recognise=Workaround("elu_expm1", "tf.nn.elu and tf.nn.selu computed with expm1"),
+        checks=("predict_vs_call",), apis=APIS, keras=("2.15.0", None), jit_only=True,
+        applies=_elu_or_selu,
+        example=StackSpec(InputSpec("vector", (6,)),
+                          # UnitNormalization: the small outputs' relative error made
+                          # absolute, past the tolerance's atol
+                          (LayerSpec.of("Rescaling", scale=1e-6, offset=0.0),
+                           LayerSpec.of("ELU"), LayerSpec.of("UnitNormalization"))),
     ),
     Known(
         name="subclassed-export-untracked-table",

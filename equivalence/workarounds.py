@@ -58,6 +58,23 @@ def _keras_alpha_dropout():
 
 
 @contextlib.contextmanager
+def _elu_expm1():
+    """tf.nn.elu and tf.nn.selu computing exp(x) - 1 as expm1(x), as XLA does (the CPU
+    kernels subtract, tensorflow/tensorflow#116943): Keras' ELU and SELU call them."""
+    import tensorflow as tf
+
+    def elu(features, name=None):
+        return tf.where(features > 0, features, tf.math.expm1(features))
+
+    def selu(features, name=None):
+        scale, alpha = 1.0507009873554805, 1.6732632423543772
+        return scale * tf.where(features > 0, features, alpha * tf.math.expm1(features))
+
+    with _patched(tf.nn, "elu", elu), _patched(tf.nn, "selu", selu):
+        yield
+
+
+@contextlib.contextmanager
 def _no_arithmetic_optimization():
     """Grappler's arithmetic optimizer off: traced functions run their float sums in the
     order the graph states them."""
@@ -72,7 +89,7 @@ def _no_arithmetic_optimization():
         tf.config.optimizer.set_experimental_options({key: before})
 
 
-PATCHES = {"no_arithmetic_optimization": _no_arithmetic_optimization,
+PATCHES = {"no_arithmetic_optimization": _no_arithmetic_optimization, "elu_expm1": _elu_expm1,
            **({"spatial_dropout_policy_config": _spatial_dropout_policy_config,
                "keras_alpha_dropout": _keras_alpha_dropout} if IS_KERAS3 else {})}
 
