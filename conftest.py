@@ -254,17 +254,12 @@ def _current(config) -> dict:
     return summary.combine(parts, seconds=seconds)
 
 
-def pytest_collection_finish(session):
-    if not hasattr(session.config, "workerinput"):  # the only process: its tests to come
-        session.config._parity_pending = dict.fromkeys(item.nodeid for item in session.items)
-        session.config._parity_workers = {"main"}
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     config = node.config
     config._parity_pending = dict.fromkeys(ids)  # every worker collects the same tests
-    config._parity_workers = getattr(config, "_parity_workers", set()) | {node.gateway.id}
+    config._parity_workers = (getattr(config, "_parity_workers", set()) - {"main"}
+                              | {node.gateway.id})
 
 
 def pytest_runtest_logreport(report):
@@ -389,9 +384,14 @@ def _split(items, shard):
 
 
 def pytest_collection_finish(session):
-    """Under --benchmark, an empty selection is a usage error; --collect-only runs nothing,
-    so pytest-benchmark has nothing to save (and must not warn that it saved nothing)."""
+    """Without xdist, the tests to come (for the progress line's estimate; under xdist the
+    workers' collections say). Under --benchmark, an empty selection is a usage error;
+    --collect-only runs nothing, so pytest-benchmark has nothing to save (and must not warn
+    that it saved nothing)."""
     config = session.config
+    if not hasattr(config, "workerinput"):  # the only process, or xdist's controller
+        config._parity_pending = dict.fromkeys(item.nodeid for item in session.items)
+        config._parity_workers = {"main"}
     if not config.getoption("benchmark"):
         return
     if config.option.collectonly or not session.items:

@@ -75,6 +75,17 @@ def test_a_long_run_shows_progress_under_xdist(tmp_path):
     assert progress and "stacks" in progress[-1] and "/2 tests in" in progress[-1], progress
 
 
+def test_a_long_run_in_one_process_estimates_the_rest(tmp_path):
+    # After the first of two tests, the second is still to come: some time is left (a
+    # second pytest_collection_finish in conftest.py once hid the pending tests: "0 min").
+    run = run_pytest("-p", "no:xdist", "--parity-progress=0", f"--results-dir={tmp_path}",
+                     f"{CHECKS_PY}::test_weights", f"{CHECKS_PY}::test_output_spec")
+    assert run.returncode == 0, run.stdout[-2000:]
+    first = next(ln for ln in run.stdout.splitlines() if ln.startswith("keras-parity: "))
+    assert "1/2 tests in" in first and "min left" in first, first
+    assert "about 0 min left" not in first, first
+
+
 def test_a_budget_stops_checking_and_still_ends_with_the_summary(tmp_path):
     run = run_pytest("--parity-budget=0.001", f"--results-dir={tmp_path}", "-rs",
                      *STRUCTURE)
