@@ -54,7 +54,7 @@ def nested_model(layer_spec: LayerSpec, name: str, shape, outer_api: str):
     cfg = layer_spec.params
     api = outer_api if cfg["api"] == "same" else cfg["api"]
     inner = make_layers(cfg["layers"], shape, prefix=f"{name}_", api=api)
-    return assemble(api, inner, shape, "float32", name=name)
+    return assemble(api, inner, shape, "float32", name=name, nested=True)
 
 
 def output_shape(spec: StackSpec) -> tuple[int, ...]:

@@ -57,6 +57,8 @@ class SubclassedStack(keras.Model):
 
     def call(self, inputs, training=None, mask=None):
         x, m = inputs, mask
+        if getattr(self, "float32_input", False) and tf.as_dtype(x.dtype).is_floating:
+            x = tf.cast(x, tf.float32)  # workaround "nested_float32_input" (see assemble)
         for layer in self.stack_layers:
             kwargs = {}
             if _accepts(layer, "training"):
@@ -121,8 +123,12 @@ def stack_layers(model):
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
 
 
-def assemble(api, layers, input_shape, input_dtype, name="stack"):
-    """A model of kind `api` made of the fresh `layers`, built and ready to call."""
+def assemble(api, layers, input_shape, input_dtype, name="stack", nested=False):
+    """A model of kind `api` made of the fresh `layers`, built and ready to call.
+
+    With the workaround "nested_float32_input" a nested subclassed model casts its float
+    input to float32 first, as the float32 Input of a nested Sequential or Functional
+    model does under a mixed policy."""
     if api == "sequential":
         return keras.Sequential([keras.Input(shape=input_shape, dtype=input_dtype)] + layers,
                                 name=name)
@@ -135,6 +141,8 @@ def assemble(api, layers, input_shape, input_dtype, name="stack"):
     if api != "subclassed":
         raise ValueError(f"unknown api {api!r}")
     model = SubclassedStack(layers, name=name)
+    if nested and "nested_float32_input" in ACTIVE_WORKAROUNDS:
+        model.float32_input = True
     if "subclassed_no_autocast" in ACTIVE_WORKAROUNDS:  # inputs kept in their own dtype
         if IS_KERAS3:
             model.autocast = False

@@ -20,12 +20,13 @@ from equivalence.compat import IS_KERAS3, keras
 # file has finalize_state called on its layers; the subclassed model tracks each layer as
 # its own attribute instead of one list; the serving endpoint calls the model with
 # training=False; a resumed model's layers get the activity regularizers the load dropped;
-# the subclassed model carries a mask on where an eager cast dropped it.
+# the subclassed model carries a mask on where an eager cast dropped it; a nested subclassed
+# model casts its input to float32 as a nested Sequential or Functional model's Input does.
 FLAGS = ("subclassed_no_autocast", "no_mask_into_pinned", "no_mask_into_nested",
          "restore_seed_state",
          "restore_loss_scale", "noise_off", "finalize_after_load",
          "subclassed_layers_as_attributes", "export_inference_call",
-         "restore_activity_regularizer", "mask_across_cast")
+         "restore_activity_regularizer", "mask_across_cast", "nested_float32_input")
 
 
 @contextlib.contextmanager
