@@ -209,22 +209,16 @@ def missed(total: dict, families: set[str] | None = None) -> dict[str, list[str]
             for check, met in sorted(total["features"].items()) if wanted - set(met)}
 
 
-def _met(argv: list[str]) -> int:
-    """python -m equivalence.summary met SUMMARY.json [--families]: which features (and
-    layer families) each check's stacks had; exit 1 if a check missed one."""
-    families = "--families" in argv
-    paths = [a for a in argv if a != "--families"]
-    if len(paths) != 1 or any(a.startswith("--") for a in paths):
-        print("usage: python -m equivalence.summary met SUMMARY.json [--families]",
-              file=sys.stderr)
-        return 2
+def _met(path: Path, families: bool) -> int:
+    """What each check's stacks met (features, and with `families` layer families); exit 1
+    if a check missed one."""
     try:
-        total = _load(Path(paths[0]))
+        total = _load(path)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     if "features" not in total:
-        print(f"error: {paths[0]}: no per-check features (written before keras-parity "
+        print(f"error: {path}: no per-check features (written before keras-parity "
               f"recorded them)", file=sys.stderr)
         return 2
     drawable = None
@@ -240,26 +234,9 @@ def _met(argv: list[str]) -> int:
     return 1 if gaps else 0
 
 
-def main(argv=None) -> int:
-    """python -m equivalence.summary combine SUMMARY.json... [--out PATH] — one line for
-    all shards; with --out, also the summary file the night's report reads.
-    python -m equivalence.summary met SUMMARY.json [--families] — what each check met."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["met"]:
-        return _met(argv[1:])
-    out = None
-    if "--out" in argv:
-        i = argv.index("--out")
-        if i + 1 >= len(argv):
-            print("error: --out needs a path", file=sys.stderr)
-            return 2
-        out = Path(argv[i + 1])
-        del argv[i:i + 2]
-    if len(argv) < 2 or argv[0] != "combine":
-        print("usage: python -m equivalence.summary combine SUMMARY.json... [--out PATH] | "
-              "met SUMMARY.json [--families]", file=sys.stderr)
-        return 2
-    paths = [Path(p) for p in argv[1:]]
+def _combine(paths: list[Path], out: Path | None) -> int:
+    """One line for all shards; with `out`, also the summary file the night's report
+    reads (never one of the shard files)."""
     if out is not None and out.resolve() in {p.resolve() for p in paths}:
         print(f"error: --out {out} is one of the shard files: it would be overwritten",
               file=sys.stderr)
@@ -274,6 +251,34 @@ def main(argv=None) -> int:
         write_json(total, out)
         print(f"summary written to {out}")
     return 0
+
+
+def _parser():
+    from equivalence.cli import Parser
+
+    parser = Parser(prog="python -m equivalence.summary",
+                    description="Read the summary files of equivalence runs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    combine_ = commands.add_parser(
+        "combine", help="one line for a run's shards; --out writes the night's summary")
+    combine_.add_argument("paths", nargs="+", type=Path, metavar="SUMMARY.json")
+    combine_.add_argument("--out", type=Path, metavar="PATH",
+                          help="write the combined summary here (not a shard's file)")
+    met = commands.add_parser(
+        "met", help="what each check's stacks met; exit 1 if a check missed a feature")
+    met.add_argument("path", type=Path, metavar="SUMMARY.json")
+    met.add_argument("--families", action="store_true",
+                     help="also every layer family drawable on this Keras")
+    return parser
+
+
+def main(argv=None) -> int:
+    """python -m equivalence.summary combine SUMMARY.json... [--out PATH] | met SUMMARY.json
+    [--families]; a bad argument is one line and exit 2."""
+    args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.command == "met":
+        return _met(args.path, args.families)
+    return _combine(args.paths, args.out)
 
 
 if __name__ == "__main__":

@@ -211,6 +211,19 @@ def test_summary_combine_command_refuses_a_malformed_file(tmp_path):
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args, code", [(["--help"], 0), (["combine", "--help"], 0),
+                                         (["combine"], 2), (["bogus"], 2),
+                                         (["met", "a.json", "--bogus"], 2)])
+def test_summary_command_helps_and_refuses_in_one_line(args, code):
+    run = subprocess.run([sys.executable, "-m", "equivalence.summary", *args],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == code, run.stdout + run.stderr
+    if code == 0:
+        assert run.stdout.startswith("usage: python -m equivalence.summary"), run.stdout
+    else:
+        assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+
+
 def _shard(tmp_path, name, stacks, versions=None):
     data = {"schema": summary.SCHEMA, "versions": versions or {"tf": "2.21.0", "keras": "3.13.2"},
             "stacks": stacks, "checks": 3 * len(stacks), "discrepancies": 0, "known": 1,
