@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
-INPUT_FAMILIES = ("vector", "sequence", "image", "tokens", "volume", "text")
+INPUT_FAMILIES = ("vector", "sequence", "image", "tokens", "volume", "text", "volume_sequence")
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 

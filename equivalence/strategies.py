@@ -29,7 +29,9 @@ BATCHES = (8, 5, 1)  # 5 does not divide the predict batch size; 1 is the latenc
 REPLAY: StackSpec | None = None
 # Set by `pytest --parity-kinds`: every stack then starts with one of these kinds.
 FOCUS: frozenset[str] = frozenset()
-_FAMILY_RANK = {"vector": 1, "sequence": 2, "image": 3, "volume": 4}
+_FAMILY_RANK = {"vector": 1, "sequence": 2, "image": 3, "volume": 4, "volume_sequence": 5}
+# Offered only where a kind made for that rank is drawn (not only the rank-agnostic ones).
+_RANK_FAMILIES = ("volume", "volume_sequence")
 _STREAM_OF = {"tokens": "int", "text": "string"}  # the families that are not floats
 
 
@@ -64,10 +66,11 @@ def focus_families(first: frozenset[str] = frozenset()) -> tuple[str, ...]:
     first = first or FOCUS
     kinds = first or {k for k, info in REGISTRY.items() if info.available}
     # A family is offered where some kind needs it: volumes only where the 3D kinds are
-    # drawn, text where a kind takes strings.
+    # drawn, sequences of volumes where ConvLSTM3D is, text where a kind takes strings.
     drawn = [k for k in kinds if REGISTRY[k].available]
     return tuple(f for f in INPUT_FAMILIES
-                 if f != "volume" or any(REGISTRY[k].ranks == {4} for k in drawn)
+                 if f not in _RANK_FAMILIES
+                 or any(REGISTRY[k].ranks == {_FAMILY_RANK[f]} for k in drawn)
                  if f != "text" or any(fits_family(k, f) for k in drawn)
                  if not first or any(fits_family(k, f) for k in first))
 
@@ -94,6 +97,10 @@ def _input_of(family: str) -> st.SearchStrategy[InputSpec]:
         side = st.integers(2, 5)
         return st.builds(InputSpec, st.just(family),
                          st.tuples(side, side, side, st.integers(1, 2)))
+    if family == "volume_sequence":  # (time, depth, height, width, channels): ConvLSTM3D
+        side = st.integers(2, 3)
+        return st.builds(InputSpec, st.just(family),
+                         st.tuples(st.integers(2, 3), side, side, side, st.integers(1, 2)))
     if family == "text":  # words (length >= 2) or one sentence (length 1) a row
         return st.builds(InputSpec, st.just(family), st.tuples(st.integers(1, 6)),
                          st.just("string"), st.integers(3, 8))

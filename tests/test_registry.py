@@ -24,7 +24,8 @@ from equivalence import strategies
 from equivalence.strategies import kinds_drawable, stacks
 
 PROBE_INPUTS = {1: InputSpec("vector", (4,)), 2: InputSpec("sequence", (6, 4)),
-                3: InputSpec("image", (6, 6, 2)), 4: InputSpec("volume", (4, 4, 4, 2))}
+                3: InputSpec("image", (6, 6, 2)), 4: InputSpec("volume", (4, 4, 4, 2)),
+                5: InputSpec("volume_sequence", (3, 3, 3, 3, 1))}
 # For kinds that need something else: RGB images, one-channel signals, small volumes.
 ALTERNATIVES = {2: (InputSpec("sequence", (6, 1)),), 3: (InputSpec("image", (6, 6, 3)),),
                 4: (InputSpec("volume", (3, 3, 2, 1)),)}

@@ -1,5 +1,6 @@
 """Recurrent layers on (T, F): SimpleRNN, LSTM, GRU, RNN over cells, Bidirectional,
-TimeDistributed(Dense); ConvLSTM1D on (T, L, C) and ConvLSTM2D on (T, H, W, C)."""
+TimeDistributed(Dense); ConvLSTM1D on (T, L, C), ConvLSTM2D on (T, H, W, C) and ConvLSTM3D
+on (T, D, H, W, C)."""
 import functools
 import warnings
 
@@ -26,7 +27,8 @@ _WRAPPED = {"Bidirectional": lambda: keras.layers.Bidirectional(keras.layers.GRU
             "TimeDistributed": lambda: keras.layers.TimeDistributed(keras.layers.Dense(1)),
             "RNN": lambda: keras.layers.RNN(keras.layers.GRUCell(1)),
             "ConvLSTM1D": lambda: keras.layers.ConvLSTM1D(1, 1),
-            "ConvLSTM2D": lambda: keras.layers.ConvLSTM2D(1, 1)}
+            "ConvLSTM2D": lambda: keras.layers.ConvLSTM2D(1, 1),
+            "ConvLSTM3D": lambda: keras.layers.ConvLSTM3D(1, 1)}
 CELLS = ("LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells")
 
 
@@ -226,6 +228,7 @@ register(
               covers=CELLS, mask=_sequence_mask("RNN")),
     _conv_lstm("ConvLSTM1D", 3),
     _conv_lstm("ConvLSTM2D", 4),
+    _conv_lstm("ConvLSTM3D", 5),
     LayerInfo("Bidirectional", "recurrent", _bidirectional_configs, SEQ,
               output_shape=lambda s, c: _rnn_out(s, c, 2 if c["merge_mode"] == "concat" else 1),
               make=_make_bidirectional, mask=_sequence_mask("Bidirectional"),
