@@ -71,7 +71,11 @@ def _elu_expm1():
         scale, alpha = 1.0507009873554805, 1.6732632423543772
         return scale * tf.where(features > 0, features, alpha * tf.math.expm1(features))
 
-    with _patched(tf.nn, "elu", elu), _patched(tf.nn, "selu", selu):
+    # tf.nn (Keras 3) and tf.compat.v2.nn (Keras 2's backend) are two module objects
+    with contextlib.ExitStack() as stack:
+        for nn in {id(m): m for m in (tf.nn, tf.compat.v2.nn)}.values():
+            stack.enter_context(_patched(nn, "elu", elu))
+            stack.enter_context(_patched(nn, "selu", selu))
         yield
 
 
