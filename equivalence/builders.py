@@ -13,7 +13,7 @@ from equivalence.compat import keras
 from equivalence.layers import REGISTRY
 from equivalence import portable
 from equivalence.portable import APIS, assemble, copy_weights
-from equivalence.spec import LayerSpec, SpecError, StackSpec
+from equivalence.spec import LayerSpec, SpecError, StackSpec, leaves
 
 
 def validate(spec: StackSpec) -> None:
@@ -24,6 +24,11 @@ def validate(spec: StackSpec) -> None:
         if not REGISTRY[kind].available:
             raise SpecError(f"layer kind {kind!r} is not available in Keras "
                             f"{compat.KERAS_VERSION}")
+    for leaf in leaves(spec.layers):
+        why = REGISTRY[leaf.kind].not_drawn(leaf.params)
+        if why:
+            raise SpecError(f"{leaf.kind} {leaf.params} is not drawn in Keras "
+                            f"{compat.KERAS_VERSION}: {why}")
 
 
 def _layer_name(prefix: str, index: int, kind: str) -> str:

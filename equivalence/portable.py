@@ -518,8 +518,51 @@ def leaf_trainable(model):
 
 
 def _plain_config(config):
-    """A config as JSON data (tuples become lists, as they do in every saved file)."""
-    return json.loads(json.dumps(config, default=repr))
+    """A config as JSON data (tuples become lists, as they do in every saved file), a
+    Lambda's function as what it computes (`_function_code`)."""
+    return _function_code(json.loads(json.dumps(config, default=repr)))
+
+
+def _function_code(data):
+    """`data` with each marshalled function (a Lambda's: Keras 3 {"code", "defaults",
+    "closure"}, Keras 2 [code, defaults, closure] beside "function_type": "lambda") given as
+    its code's fields. CPython's marshal writes an object referenced once without the
+    FLAG_REF bit, so the same function marshals to other bytes when its constants are
+    referenced otherwise — as after a load (Keras 3.3.3's legacy .h5 round trip: 0x7a
+    against 0xfa for one string, every API alike). The code itself must survive, bit for
+    bit: its bytecode, constants, names and arguments are compared."""
+    if isinstance(data, list):
+        return [_function_code(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: _function_code(v) for k, v in data.items()}
+    if set(out) == {"code", "defaults", "closure"} and isinstance(out["code"], str):
+        out["code"] = _code_fields(out["code"])
+    elif out.get("function_type") == "lambda" and isinstance(out.get("function"), list) \
+            and out["function"] and isinstance(out["function"][0], str):
+        out["function"] = [_code_fields(out["function"][0]), *out["function"][1:]]
+    return out
+
+
+def _code_fields(encoded: str):
+    """What a base64 marshalled code object computes, as JSON data; the text itself where
+    it is not one."""
+    import binascii
+    import marshal
+    import types
+
+    def fields(code):
+        consts = [fields(c) if isinstance(c, types.CodeType) else repr(c)
+                  for c in code.co_consts]
+        return {"bytecode": code.co_code.hex(), "consts": consts,
+                "names": list(code.co_names), "varnames": list(code.co_varnames),
+                "argcount": code.co_argcount, "kwonlyargcount": code.co_kwonlyargcount,
+                "flags": code.co_flags}
+    try:
+        code = marshal.loads(binascii.a2b_base64(encoded.encode("ascii")))
+    except (ValueError, EOFError, TypeError, binascii.Error):
+        return encoded
+    return fields(code) if isinstance(code, types.CodeType) else encoded
 
 
 def model_state(model, x):

@@ -357,9 +357,9 @@ def compiles_in_mode(spec: StackSpec, mode, training: bool) -> None:
     if not mode.jit_compile:
         return
     phases = (False, True) if training else (False,)
-    kinds = {leaf.kind for leaf in leaves(spec.layers)}
-    blocked = sorted(k for k in kinds if REGISTRY[k].xla is not None
-                     and not all(REGISTRY[k].xla(t) for t in phases))
+    blocked = sorted({leaf.kind for leaf in leaves(spec.layers)
+                      if REGISTRY[leaf.kind].xla is not None
+                      and not all(REGISTRY[leaf.kind].xla(leaf.params, t) for t in phases)})
     if blocked and REPLAY is not None:
         import pytest
 

@@ -1,7 +1,9 @@
-"""The property tests: one per check of `equivalence.checks.CHECKS`, generated from its
-fields, so a new check is one entry in that table.
+"""The property tests: one per group of checks of `equivalence.checks.CHECKS` (a check
+without a group is its own), generated from their fields, so a new check is one entry in
+that table: `test_predict`, `test_structure` and `test_saving` run their group's checks on
+one built set of models per example (`verify_group`), the training checks one test each.
 
-A test draws what its check's `draws` says (stacks; trainable stacks; training cases with
+A test draws what its checks' `draws` says (stacks; trainable stacks; training cases with
 an optimizer, a loss and steps per execution), takes its `share` of the profile's examples
 (per compile mode for a modal check, each mode an explicit parameter), carries the
 feature-dense stacks of `equivalence.layers.examples` as explicit examples, and runs
@@ -10,7 +12,7 @@ feature-dense stacks of `equivalence.layers.examples` as explicit examples, and 
 import pytest
 from hypothesis import given
 
-from equivalence.checks import CHECKS, DEFAULT_MODE, MODES, Check, verify
+from equivalence.checks import DEFAULT_MODE, GROUPS, MODES, Check, verify, verify_group
 from equivalence.strategies import (compiles_in_mode, feature_stack_in_default_mode, share,
                                     stacks, trainable_stacks, training_cases,
                                     with_feature_stacks)
@@ -23,18 +25,24 @@ _DRAWS = {
 }
 
 
-def _property_test(check: Check):
+def _property_test(name: str, checks: tuple[Check, ...]):
+    check = checks[0]  # the group's checks draw and compile alike (checks._grouped)
     training = check.draws.startswith("training")
+    here = [c for c in checks if not c.not_here()]
 
     def run(drawn, mode):
         if training:
             spec, config = drawn
             feature_stack_in_default_mode(spec, mode)
             compiles_in_mode(spec, mode, training=True)
-            verify(check.name, spec, mode.training(*config))
+            mode = mode.training(*config)
         else:
-            compiles_in_mode(drawn, mode, training=False)
-            verify(check.name, drawn, mode)
+            spec = drawn
+            compiles_in_mode(spec, mode, training=False)
+        if len(checks) == 1:
+            verify(check.name, spec, mode)
+        else:
+            verify_group(name, spec, mode)
 
     if check.modal:
         def test(drawn, mode):
@@ -43,18 +51,19 @@ def _property_test(check: Check):
         def test(drawn):
             run(drawn, DEFAULT_MODE)
     # Named before Hypothesis wraps it: the name seeds its derandomized draws (and --shard's).
-    test.__name__ = test.__qualname__ = f"test_{check.name}"
-    test.__doc__ = check.doc
+    test.__name__ = test.__qualname__ = f"test_{name}"
+    test.__doc__ = "; ".join(c.doc for c in checks)
     test = given(drawn=_DRAWS[check.draws]())(with_feature_stacks("drawn", training)(test))
     if check.share != 1.0:
         test = share(check.share)(test)
     if check.modal:
         test = pytest.mark.parametrize("mode", MODES, ids=lambda m: m.id)(test)
-    if check.not_here():
-        test = pytest.mark.skip(reason=check.not_here())(test)
+    if not here:
+        test = pytest.mark.skip(reason="; ".join(c.not_here() for c in checks))(test)
     test.parity_check = check  # conftest: what a --replay run keeps
+    test.parity_checks = tuple(c.name for c in here)
     return test
 
 
-for _check in CHECKS.values():
-    globals()[f"test_{_check.name}"] = _property_test(_check)
+for _name, _checks in GROUPS.items():
+    globals()[f"test_{_name}"] = _property_test(_name, _checks)

@@ -39,16 +39,25 @@ def _patched(owner, name, value):
         setattr(owner, name, old)
 
 
-def _spatial_dropout_policy_config():
-    """BaseSpatialDropout.get_config writing the dtype policy instead of the variable
-    dtype (what Layer.get_config writes)."""
-    base = type(keras.layers.SpatialDropout1D(0.5)).__mro__[1]
-    original = base.get_config
+def _policy_config(cls):
+    """`cls.get_config` writing the dtype policy instead of the variable dtype (what
+    Layer.get_config writes: 'float32' under a mixed policy)."""
+    original = cls.get_config
 
     def get_config(self):
         return {**original(self), "dtype": self.dtype_policy.name}
 
-    return _patched(base, "get_config", get_config)
+    return _patched(cls, "get_config", get_config)
+
+
+def _spatial_dropout_policy_config():
+    """BaseSpatialDropout's get_config (SpatialDropout1D/2D/3D) writing the policy."""
+    return _policy_config(type(keras.layers.SpatialDropout1D(0.5)).__mro__[1])
+
+
+def _discretization_policy_config():
+    """Discretization's get_config writing the policy."""
+    return _policy_config(keras.layers.Discretization)
 
 
 def _keras_alpha_dropout():
@@ -96,6 +105,7 @@ def _no_arithmetic_optimization():
 
 PATCHES = {"no_arithmetic_optimization": _no_arithmetic_optimization, "elu_expm1": _elu_expm1,
            **({"spatial_dropout_policy_config": _spatial_dropout_policy_config,
+               "discretization_policy_config": _discretization_policy_config,
                "keras_alpha_dropout": _keras_alpha_dropout} if IS_KERAS3 else {})}
 
 

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = StackSpec(InputSpec("vector", (3,)), (LayerSpec.of("Dense", units=2),), seed=4)
 
 CHECKS_PY = "equivalence/test_checks.py"
-STRUCTURE = [f"{CHECKS_PY}::test_{name}"
-             for name in ("output_spec", "weights", "weight_paths", "flat_weights")]
+# Two quick property tests: the structure group (eight checks on one built set of models
+# per stack) and the gradients check.
+STRUCTURE = [f"{CHECKS_PY}::test_{name}" for name in ("structure", "gradients")]
 
 
 def run_pytest(*args, cwd=ROOT):
@@ -69,7 +70,7 @@ def test_a_bad_option_is_refused_before_tensorflow_is_imported(option):
 
 def test_a_long_run_shows_progress_under_xdist(tmp_path):
     run = run_pytest("-n", "2", "--parity-progress=0", f"--results-dir={tmp_path}",
-                     f"{CHECKS_PY}::test_weights", f"{CHECKS_PY}::test_output_spec")
+                     *STRUCTURE)
     assert run.returncode == 0, run.stdout[-2000:]
     progress = [ln for ln in run.stdout.splitlines() if ln.startswith("keras-parity: ")]
     assert progress and "stacks" in progress[-1] and "/2 tests in" in progress[-1], progress
@@ -79,7 +80,7 @@ def test_a_long_run_in_one_process_estimates_the_rest(tmp_path):
     # After the first of two tests, the second is still to come: some time is left (a
     # second pytest_collection_finish in conftest.py once hid the pending tests: "0 min").
     run = run_pytest("-p", "no:xdist", "--parity-progress=0", f"--results-dir={tmp_path}",
-                     f"{CHECKS_PY}::test_weights", f"{CHECKS_PY}::test_output_spec")
+                     *STRUCTURE)
     assert run.returncode == 0, run.stdout[-2000:]
     first = next(ln for ln in run.stdout.splitlines() if ln.startswith("keras-parity: "))
     assert "1/2 tests in" in first and "min left" in first, first
@@ -100,7 +101,7 @@ def test_sigterm_ends_the_run_with_the_summary_of_what_it_checked(tmp_path):
     # As a CI timeout does: SIGTERM once a test has finished (its progress line shows).
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
                              "-n", "2", "--parity-progress=0", f"--results-dir={tmp_path}",
-                             f"{CHECKS_PY}::test_call", *STRUCTURE],
+                             *STRUCTURE, f"{CHECKS_PY}::test_saving"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     lines = []
@@ -155,7 +156,7 @@ def test_shards_draw_different_stacks_and_write_their_own_summaries(tmp_path):
     stacks = []
     for shard in ("1/2", "2/2"):
         run = run_pytest(f"--shard={shard}", f"--results-dir={tmp_path}",
-                         f"{CHECKS_PY}::test_call", f"{ROOT / 'tests' / 'test_compare.py'}"
+                         f"{CHECKS_PY}::test_structure", f"{ROOT / 'tests' / 'test_compare.py'}"
                          "::test_every_tolerance_has_a_reason_and_unknown_checks_are_bitwise")
         assert run.returncode == 0, run.stdout[-2000:]
         # a test that draws nothing runs in shard 1 only
@@ -263,7 +264,7 @@ def test_bad_parity_kinds_is_one_line_and_exit_2(kinds, words):
 
 def test_parity_kinds_run_says_so_and_keeps_the_last_full_summary(tmp_path):
     run = run_pytest("--parity-kinds=LSTM,Conv1D", f"--results-dir={tmp_path}",
-                     f"{CHECKS_PY}::test_call")
+                     f"{CHECKS_PY}::test_structure")
     assert run.returncode == 0, run.stdout[-2000:]
     assert "every stack started with one of: Conv1D,LSTM" in run.stdout
     (path,) = (tmp_path / "equivalence").glob("summary-kinds-*.json")

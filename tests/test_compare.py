@@ -120,3 +120,32 @@ def test_predict_vs_call_tolerance_follows_the_stack_s_measured_rounding_respons
     assert set(compare(check, plain, shifted(ordinary, 4e-6))) == set(ordinary)
     assert set(compare(check, conditioned, shifted(magnified, 10 * allowed))) == set(magnified)
     assert compare(check, conditioned, shifted(magnified, allowed / 2)) == {}
+
+
+def test_a_lambda_config_compares_its_code_not_marshal_s_bytes():
+    # CPython's marshal flags an object for back-reference only where it is referenced
+    # more than once: the same function, loaded and dumped again, is other bytes (a legacy
+    # .h5 round trip on Keras 3.3.3 met it). The config compares the code's fields.
+    import binascii
+    import marshal
+
+    from equivalence.portable import _plain_config
+
+    def config(code_bytes, form):
+        text = binascii.b2a_base64(code_bytes).decode("ascii")
+        if form == 3:  # Keras 3: a serialized __lambda__
+            return {"function": {"class_name": "__lambda__",
+                                 "config": {"code": text, "defaults": None, "closure": None}}}
+        return {"function": (text, None, None), "function_type": "lambda"}  # Keras 2
+
+    code = eval("lambda x: x * 2.0").__code__  # noqa: S307
+    first = marshal.dumps(code)
+    again = marshal.dumps(marshal.loads(first))
+    assert first != again  # the bytes differ ...
+    other = marshal.dumps(eval("lambda x: x * -0.5").__code__)  # noqa: S307
+    for form in (2, 3):
+        assert _plain_config(config(first, form)) == _plain_config(config(again, form))
+        assert _plain_config(config(first, form)) != _plain_config(config(other, form))
+    # ... the code does not: its fields are what is compared
+    assert "2.0" in _plain_config(config(first, 3))["function"]["config"]["code"]["consts"]
+    assert "2.0" in _plain_config(config(first, 2))["function"][0]["consts"]

@@ -8,12 +8,13 @@ order: strategies prefer earlier kinds, so failures shrink towards one Dense lay
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from hypothesis import strategies as st
 
-from equivalence.compat import has_layer, keras
+from equivalence.compat import IS_KERAS3, has_layer, keras
 
 Shape = tuple[int, ...]
 MASK_MODES = ("none", "passes", "consumes", "produces")
@@ -67,10 +68,15 @@ class LayerInfo:
     # A call that raises where this Keras' layer is broken in every API alike (nothing to
     # compare): the kind is then not drawn. Its reason goes in `note`.
     probe: Callable[[], Any] | None = None
-    # (training) -> whether XLA compiles the layer's call here, asked of the layer (an op
-    # with no XLA kernel raises in every API alike under jit_compile=True, so the jit mode
-    # does not draw the layer: strategies.compiles_in_mode); None: not asked.
-    xla: Callable[[bool], bool] | None = None
+    # (cfg) -> why this Keras does not draw the config ("" where it does): a config broken
+    # alike in every API, left out of the kind's `configs` here; a spec holding it (a known
+    # entry's example, a replay) is refused with the reason (builders.validate).
+    not_drawn: Callable[[dict], str] = lambda cfg: ""
+    # (cfg, training) -> whether XLA compiles the layer's call here, asked of the layer
+    # (compiles_with_xla: an op with no XLA kernel raises in every API alike under
+    # jit_compile=True, so the jit mode does not draw the layer in that config:
+    # strategies.compiles_in_mode); None: not asked.
+    xla: Callable[[dict, bool], bool] | None = None
     # (cfg, name, dtype) -> the constructor call as code, for minimal.py; only where `make`
     # builds something else than `keras.layers.<class>(**cfg, name=, dtype=)`.
     literal: Callable[[dict, str, str | None], str] | None = None
@@ -117,25 +123,100 @@ def adapted(layer: str, sample: str) -> str:
 
 def from_literal(literal: Callable[[dict, str, str | None], str]) -> Callable[..., Any]:
     """A `make` that evaluates the kind's literal, so that minimal.py writes the very code
-    the suite builds the layer with (keras and numpy in scope)."""
+    the suite builds the layer with (keras and numpy in scope), as a script's module: a
+    function it defines (a Lambda's) belongs to `__main__`, as in minimal.py and a user's
+    script. (Without a module, Keras 2 saves a Lambda's "module" as None and loads its
+    function into its own lambda_layer module: the config changes on a round trip that
+    keeps a user's; tf_keras 2.21's focused run, docs/findings.md 23.)"""
     import numpy as np
 
     def make(cfg, name, dtype=None):
-        return eval(literal(cfg, name, dtype), {"keras": keras, "np": np})  # noqa: S307
+        return eval(literal(cfg, name, dtype),  # noqa: S307
+                    {"keras": keras, "np": np, "__name__": "__main__"})
     return make
 
 # A new kind is drawn on the Keras versions where the suite has run it (`pytest equivalence
 # --parity-kinds=<the new kinds>` in that environment) and what the run found is placed
 # (known entries, configurations narrowed, docs/findings.md). Elsewhere it is not drawn yet
 # and `python -m equivalence.coverage` says so; a Keras version joins once it has run them.
-# The text family, IntegerLookup and Lambda: their first focused run (Keras 3.13.2) found
-# discrepancies, now placed (docs/findings.md, 14); drawn where they have run since. Run
-# them on another version with the gate opened: NOT_YET_RUN[kind] |= {that Keras version}.
-_TEXT_AND_LAMBDA = frozenset("IntegerLookup StringLookup Hashing TextVectorization "
-                             "Lambda".split())
-NOT_YET_RUN: dict[str, frozenset[str]] = {kind: frozenset({"3.13.2"})
-                                          for kind in _TEXT_AND_LAMBDA}
+# The text family, IntegerLookup and Lambda waited here until stop 32, when they had run on
+# every environment (docs/findings.md, 14 and 23). Gate a new kind: NOT_YET_RUN[kind] =
+# frozenset({the Keras versions whose focused runs passed}).
+NOT_YET_RUN: dict[str, frozenset[str]] = {}
 NOT_YET_RUN_NOTE = "not yet run on this Keras: a new kind, not drawn until verified (issue 14)"
+
+
+def modes_shaped_right(make: Callable[[str], Any], modes, x) -> tuple[str, ...]:
+    """The output modes in which `make(mode)`'s layer gives a KerasTensor of `x`'s shape the
+    shape it gives `x` eagerly. Where they differ, a Sequential or Functional model builds
+    the next layer on the wrong shape and a subclassed model runs: the same layer, not
+    comparable; a kind draws only the modes right in this Keras (Discretization,
+    TextVectorization: keras-team/keras#22044, #22403, #22350)."""
+    import numpy as np
+
+    x = np.asarray(x)
+    symbolic = keras.Input(x.shape[1:], dtype="string" if x.dtype.kind in "SU" else str(x.dtype))
+    right = []
+    for mode in modes:
+        layer = make(mode)
+        if tuple(layer(symbolic).shape[1:]) == tuple(layer(x).shape[1:]):
+            right.append(mode)
+    return tuple(right)
+
+
+# XLA's refusals: an op without an XLA kernel, a shape argument only known at run time, or
+# (Keras 2) a lookup table, a resource XLA's launch finds uninitialized (xla_launch_util).
+XLA_REFUSAL = re.compile(r"OpKernel for XLA_\w+_JIT|unsupported operations when trying "
+                            r"to compile|must be a compile-time constant|xla_launch_util")
+
+
+def compiles_with_xla(layer, x, training: bool) -> bool:
+    """Whether a model of `layer` (then Dense(1), flattened first where its output has more
+    than one feature axis) on inputs like `x`, compiled with jit_compile=True as the suite's
+    jit modes compile it, predicts (training False) or trains a batch (True) here: the
+    answer a kind's `xla` hook gives. Any error but XLA's refusal is raised.
+
+    No Flatten after a 2D output on Keras 3: Keras 3.3.3's Flatten reshapes to (-1, -1)
+    where the graph does not know the feature axis, which TextVectorization's int mode
+    does not give it there, and the graph refuses ("Only one input size may be -1"; the
+    registry test on tf216). No stack puts Flatten there (it takes floats, not ids).
+    Keras 2 keeps the probe its claims were measured with, Flatten always; a Keras 2
+    string model it does not compile at all (below)."""
+    import warnings
+
+    import numpy as np
+    import tensorflow as tf
+
+    from equivalence.data import feedable
+    from equivalence.portable import compile_for
+
+    x = np.asarray(x)
+    if not IS_KERAS3 and x.dtype.kind in "SU":
+        # Keras 2 compiles string ops with XLA, which has no kernel for them and refuses —
+        # but after an earlier refused compile in the process, TF 2.21's XLA aborts the
+        # process instead ("Check failed: DataTypeCanUseMemcpy(dtype())" while hashing the
+        # compile's signature; tensorflow/tensorflow#120244; the registry tests on
+        # tflegacy). Not asked here, so the process lives; the registry test asks it of a
+        # fresh process each time (test_xla_claim_matches_what_a_jit_compiled_model_does).
+        return False
+    inp = keras.Input(x.shape[1:], dtype="string" if x.dtype.kind in "SU" else str(x.dtype))
+    model = keras.Sequential([inp, layer])
+    if len(model.outputs[0].shape) > 2 or not IS_KERAS3:
+        model.add(keras.layers.Flatten())
+    model.add(keras.layers.Dense(1))
+    compile_for(model, True, False, optimizer="sgd", loss="mse")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Model doesn't support `jit_compile=True`"
+            if training:
+                model.train_on_batch(feedable(x), np.zeros((len(x), 1), "float32"))
+            else:
+                model.predict(feedable(x), verbose=0)
+    except (tf.errors.InvalidArgumentError, tf.errors.InternalError) as exc:
+        if XLA_REFUSAL.search(str(exc)):
+            return False
+        raise
+    return True
 
 
 def run_here(kind: str) -> bool:
@@ -195,13 +276,23 @@ def candidates(shape: Shape, stream: str, masked: bool, exclude=()) -> list[Laye
 
 def mask_of(make: Callable[[], Any]) -> Callable[[dict], str]:
     """A kind's mask mode asked of this Keras' layer (`make()` builds one): "passes" where it
-    supports masking (Keras 3's Identity, Rescaling, Normalization), "none" where it does
-    not (Keras 2's). Asked once, at registration: building a layer touches Python's
-    `random`, which Hypothesis forbids inside a strategy."""
+    supports masking and its compute_mask hands a mask on (Keras 3's Identity, Rescaling,
+    Normalization, Lambda), "consumes" where it supports masking and returns none (Keras
+    2's Lambda: it supports masking for overriding compute_mask, which returns its `mask`
+    argument, None — the registry test on tf215), "none" where it does not support masking.
+    Asked once, at registration: building a layer touches Python's `random`, which
+    Hypothesis forbids inside a strategy."""
+    import numpy as np
+
     try:
-        mode = "passes" if make().supports_masking else "none"
+        layer = make()
     except AttributeError:  # no such class in this Keras: the kind is not drawn anyway
+        return lambda cfg: "none"
+    if not layer.supports_masking:
         mode = "none"
+    else:
+        out = layer.compute_mask(np.ones((1, 2, 1), "float32"), np.array([[True, False]]))
+        mode = "passes" if out is not None else "consumes"
     return lambda cfg: mode
 
 

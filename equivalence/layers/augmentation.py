@@ -1,11 +1,10 @@
 """Image augmentation layers on (H, W, C), seeded: random in training mode (where the three
 APIs must draw the same), the identity or a fixed transform at inference."""
 import functools
-import re
 
 from hypothesis import strategies as st
 
-from equivalence.layers import LayerInfo, register
+from equivalence.layers import LayerInfo, compiles_with_xla, register
 from equivalence.layers.noise import SEEDS
 
 IMAGE = frozenset({3})
@@ -27,7 +26,8 @@ def _augment(kind, params=None, accepts=lambda s: True, seeded=True, **extra):
         return st.fixed_dictionaries(fields)
     return LayerInfo(kind, "augmentation", configs, IMAGE, accepts=accepts,
                      seeded=seeded, train_differs=extra.pop("train_differs", seeded),
-                     mask=lambda c: "none", xla=functools.partial(_compiles_with_xla, kind),
+                     mask=lambda c: "none",
+                     xla=lambda cfg, training: _compiles_with_xla(kind, training),
                      **extra)
 
 
@@ -38,47 +38,21 @@ _ARGS = {"RandomRotation": {"factor": 0.2}, "RandomZoom": {"height_factor": 0.2}
          "RandomCrop": {"height": 2, "width": 2}, "RandomSharpness": {"factor": 0.2},
          "RandomPosterization": {"factor": (1, 4)}, "RandomHue": {"factor": 0.2},
          "RandomSaturation": {"factor": 0.2}, "RandomColorDegeneration": {"factor": 0.2}}
-# XLA's refusals: an op without an XLA kernel, or a shape argument only known at run time
-# (RandomElasticTransform's Range in training).
-_NO_XLA_KERNEL = re.compile(r"OpKernel for XLA_\w+_JIT|unsupported operations when trying "
-                            r"to compile|must be a compile-time constant")
-
-
 @functools.cache
 def _compiles_with_xla(kind: str, training: bool) -> bool:
     """Whether a model of the layer compiled with jit_compile=True predicts (training
-    False) or trains a batch (True) here, as the suite's modes compile it. Not where a draw
-    has no XLA kernel: MixUp's beta draw (StatelessRandomGammaV3), made even at inference
-    (Keras 3.8 to 3.15 on TF 2.18 to 2.21; a ci run on TF 2.18 found it in
-    predict_on_batch), or a shape XLA cannot know (RandomElasticTransform in training).
-    Keras itself turns jit off, with a warning, for a model of a layer that says it does
-    not support it (RandomRotation's image transform, say): such a model runs. Any other
-    error is raised."""
-    import warnings
-
+    False) or trains a batch (True) here (`compiles_with_xla`). Not where a draw has no XLA
+    kernel: MixUp's beta draw (StatelessRandomGammaV3), made even at inference (Keras 3.8
+    to 3.15 on TF 2.18 to 2.21; a ci run on TF 2.18 found it in predict_on_batch), or a
+    shape XLA cannot know (RandomElasticTransform in training). Keras itself turns jit
+    off, with a warning, for a model of a layer that says it does not support it
+    (RandomRotation's image transform, say): such a model runs."""
     import numpy as np
-    import tensorflow as tf
 
     from equivalence.compat import keras
-    from equivalence.portable import compile_for
 
-    layer = getattr(keras.layers, kind)(**_ARGS.get(kind, {}))
-    model = keras.Sequential([keras.Input((8, 8, 3)), layer, keras.layers.Flatten(),
-                              keras.layers.Dense(1)])
-    compile_for(model, True, False, optimizer="sgd", loss="mse")
-    x = np.full((2, 8, 8, 3), 0.5, "float32")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "Model doesn't support `jit_compile=True`"
-            if training:
-                model.train_on_batch(x, np.zeros((2, 1), "float32"))
-            else:
-                model.predict(x, verbose=0)
-    except tf.errors.InvalidArgumentError as exc:
-        if _NO_XLA_KERNEL.search(str(exc)):
-            return False
-        raise
-    return True
+    return compiles_with_xla(getattr(keras.layers, kind)(**_ARGS.get(kind, {})),
+                             np.full((2, 8, 8, 3), 0.5, "float32"), training)
 
 
 def _crop_at_inference():

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivalence.compat import IS_KERAS3, keras
-from equivalence.layers import (LayerInfo, adapted, dtype_arg, from_literal, mask_of,
-                                register)
+from equivalence.layers import (LayerInfo, adapted, compiles_with_xla, dtype_arg, from_literal,
+                                mask_of, modes_shaped_right, register)
 from equivalence.layers.core import ANY_RANK
 from equivalence.layers.reshaping import MAX_ELEMENTS
 
@@ -82,13 +82,19 @@ def _symbolic_shape_right() -> tuple[str, ...]:
     #22403), so Sequential and Functional models see the wrong shape downstream (a Reshape
     after it fails to build) while a subclassed model runs. Only the modes right here are
     drawn; the probe (at import) keeps the kind out where none is."""
-    x = np.zeros((1, 3), "float32")  # 3 features, 2 bins: shapes that differ
-    right = []
-    for mode in _DISCRETIZATION_MODES:
-        layer = keras.layers.Discretization(bin_boundaries=(0.0,), output_mode=mode)
-        if tuple(layer(keras.Input((3,))).shape[1:]) == tuple(layer(x).shape[1:]):
-            right.append(mode)
-    return tuple(right)
+    # 3 features, 2 bins: shapes that differ
+    return modes_shaped_right(lambda mode: keras.layers.Discretization(
+        bin_boundaries=(0.0,), output_mode=mode), _DISCRETIZATION_MODES, np.zeros((1, 3), "float32"))
+
+
+@functools.lru_cache(maxsize=None)
+def _discretization_xla(mode: str, training: bool) -> bool:
+    """LayerInfo.xla of Discretization, asked per output mode: Keras 3.15.1's counting modes
+    call DenseBincount with a size XLA needs at compile time ("must be a compile-time
+    constant"), in every API alike."""
+    return compiles_with_xla(keras.layers.Discretization(bin_boundaries=(0.0,),
+                                                         output_mode=mode),
+                             np.zeros((2, 3), "float32"), training)
 
 
 def _discretization_probe():
@@ -105,8 +111,12 @@ def _discretization_configs(shape):
 
 
 def _discretized(shape, cfg):
+    """one_hot gives each feature its bins, a single feature's axis squeezed (Keras 3.15.1
+    and 3.16.0.dev, symbolic and eager alike: the ci matrix on tfnightly drew one_hot on one
+    feature and a Conv1D after it, which found rank 2); the counting modes count over the
+    features."""
     bins = len(cfg["bin_boundaries"]) + 1
-    return (shape[0], bins) if cfg["output_mode"] == "one_hot" else (bins,)
+    return (shape[0], bins) if cfg["output_mode"] == "one_hot" and shape[0] > 1 else (bins,)
 
 
 _MEL_FIXED = {"sampling_rate": 100, "max_freq": 50.0}
@@ -176,6 +186,7 @@ register(
               # every API under a mixed policy; Keras 2.15 and tf_keras do not raise)
               float32_only=lambda c: IS_KERAS3 and c["output_mode"] in ("multi_hot", "count"),
               probe=_discretization_probe,
+              xla=lambda c, training: _discretization_xla(c["output_mode"], training),
               note="drawn only in the output modes whose symbolic shape is the eager one "
                    "(Keras 2 multi_hot; 3.3.3 to 3.13.2 none; 3.15.1 all three): Keras 3 gives "
                    "a symbolic Discretization its input's shape (one_hot: keras-team/keras"

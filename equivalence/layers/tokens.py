@@ -1,13 +1,15 @@
 """Token and mask layers: Embedding and ReversibleEmbedding (on integer ids, mask_zero on and
 off), CategoryEncoding (ids to counts), IntegerLookup (ids to ids or counts, its vocabulary
 in the config) and Masking."""
+import functools
+
 import numpy as np
 import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
 
-from equivalence.layers import LayerInfo, floor, register
+from equivalence.layers import LayerInfo, compiles_with_xla, floor, register
 
 
 def _embedding_configs(shape):
@@ -44,6 +46,16 @@ def streams_of(make, x):
     return lambda cfg: "int" if cfg["output_mode"] == "int" else counts[cfg["output_mode"]]
 
 
+def xla_of(make, x):
+    """LayerInfo.xla of a lookup, asked of `make(mode)`'s layer on `x` once per output mode
+    and phase: Keras 2 compiles a lookup table or string op with XLA and fails (no XLA
+    kernel), Keras 3's preprocessing layers turn jit off, with a warning, and run."""
+    @functools.lru_cache(maxsize=None)
+    def asked(mode, training):
+        return compiles_with_xla(make(mode), x, training)
+    return lambda cfg, training: asked(cfg["output_mode"], training)
+
+
 def _int_lookup_configs(shape):
     # Up to 5 of the ids in the vocabulary: the others (padding 0 too) are out of it.
     return st.fixed_dictionaries({
@@ -59,6 +71,10 @@ def _embedding_floor(cfg, layer, wrap):
     (table,) = floor.weights(layer, wrap)
     return lambda x, m: (tf.gather(table, x),
                          tf.not_equal(x, 0) if cfg.get("mask_zero") else None)
+
+
+def _int_lookup(mode):
+    return keras.layers.IntegerLookup(vocabulary=[1], output_mode=mode)
 
 
 register(
@@ -80,8 +96,8 @@ register(
     LayerInfo("IntegerLookup", "tokens", _int_lookup_configs, frozenset({1}), token_input=True,
               output_shape=lambda s, c: counted(s, c, lookup_size(c)),
               ids_out=ids_in(lookup_size), mask=lambda c: "none",
-              stream_out=streams_of(lambda mode: keras.layers.IntegerLookup(
-                  vocabulary=[1], output_mode=mode), np.array([[1, 2]]))),
+              stream_out=streams_of(_int_lookup, np.array([[1, 2]])),
+              xla=xla_of(_int_lookup, np.array([[1, 2]] * 2))),
     LayerInfo("Masking", "tokens", lambda s: st.just({"mask_value": 0.0}), frozenset({2}),
               mask=lambda c: "produces"),
 )
