@@ -342,6 +342,10 @@ _CAST_MEETS = ("nested-sequential-drops-policy", "spatial-dropout-config-dtype",
                "lookup-discards-dtype")
 _KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
 _KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
+# A loader that builds layers otherwise than the original was built (a call on the model's
+# build shape, or no build_from_config at all): each layer's build_config put back.
+_BUILD_CONFIG_RESTORED = Repair(causes.configs_repair(causes.restore_build_batch),
+                                "each layer's build_config restored")
 # A mask lost on the way into a layer: outputs, then what follows from them: training,
 # cross-loaded weights and activity-regularization losses (each example ends in an
 # activity-regularized layer so that `losses` is shown, not assumed: a nightly shard on
@@ -755,10 +759,33 @@ KNOWN: tuple[Known, ...] = (
         upstream=None, where="tf_keras/src/saving/serialization_lib.py (a subclassed "
                              "model's build_from_config calls the model, not each layer's "
                              "build_from_config)",
-        recognise=Repair(causes.configs_repair(causes.restore_build_batch),
-                         "each layer's build_config restored"),
+        recognise=_BUILD_CONFIG_RESTORED,
         checks=("keras_file",), apis=("subclassed",), keras=_KERAS2,
         applies=_holds("Normalization"), example=_adapted_normalization(1),
+    ),
+    Known(
+        name="keras2-subclassed-reload-text-vectorization-batch",
+        cause="Keras 2: a subclassed model loaded from a .keras file is built by Model.build, "
+              "which calls the model once on placeholders of its build shape in a graph; "
+              "there TextVectorization's output has no static batch dimension (it splits "
+              "into a ragged tensor: (None, 1) from a (1, 1) placeholder, in every output "
+              "mode), so each layer after it records batch None in its build_config where "
+              "the original, called eagerly on a batch of 1, recorded 1. Outputs and "
+              "weights agree; Sequential and Functional restore each layer's build_config. "
+              "The same loader path as keras2-subclassed-reload-rebuilds-adapted-layer; of "
+              "the lookups, hashing and encodings only TextVectorization loses the batch "
+              "(probed in a FuncGraph on Keras 2.15: StringLookup, Hashing, IntegerLookup, "
+              "CategoryEncoding and Discretization keep it).",
+        upstream=None, where="tf_keras/src/engine/training.py Model.build (placeholders in "
+                             "a FuncGraph) called by base_layer.build_from_config",
+        recognise=_BUILD_CONFIG_RESTORED,
+        checks=("keras_file",), apis=("subclassed",), keras=_KERAS2,
+        applies=_holds("TextVectorization"),
+        # found by test_repro's minimal.py of the simplest TextVectorization stack on tf215
+        example=StackSpec(InputSpec("text", (1,), "string", vocab=3),
+                          (LayerSpec.of("TextVectorization", output_mode="int",
+                                        output_sequence_length=1, vocabulary=("w1",)),
+                           LayerSpec.of("Dense", units=2))),
     ),
     Known(
         name="keras2-list-weights-trainable-first",
@@ -928,8 +955,7 @@ KNOWN: tuple[Known, ...] = (
               "and 3).",
         upstream=None, where="keras/src/legacy/saving/ (no build_from_config, which "
                              "keras/src/saving/serialization_lib.py calls for .keras)",
-        recognise=Repair(causes.configs_repair(causes.restore_build_batch),
-                         "each nested layer's build_config restored"),
+        recognise=_BUILD_CONFIG_RESTORED,
         checks=("legacy_h5",), apis=("sequential", "functional"), keras=("2.15.0", None),
         applies=lambda spec: _nested("subclassed")(spec) or _holds("Normalization")(spec),
         overlaps=("legacy-h5-node-mask-none", "legacy-h5-nested-config-keys",
