@@ -336,10 +336,10 @@ _NOISE_RESUME = StackSpec(InputSpec("vector", (4,)),
                            LayerSpec.of("Dense", units=2)))
 # Where a Cast op layer (Keras 3.5-3.9) meets other causes in a Functional model's config.
 _CAST_MEETS = ("nested-sequential-drops-policy", "spatial-dropout-config-dtype",
-               "legacy-h5-not-equal-op-layer", "legacy-h5-node-mask-none",
-               "legacy-h5-build-config-batch", "functional-cast-op-layer-renamed",
-               "legacy-h5-unknown-cast", "sequential-from-config-drops-policy",
-               "lookup-discards-dtype")
+               "discretization-config-dtype", "legacy-h5-not-equal-op-layer",
+               "legacy-h5-node-mask-none", "legacy-h5-build-config-batch",
+               "functional-cast-op-layer-renamed", "legacy-h5-unknown-cast",
+               "sequential-from-config-drops-policy", "lookup-discards-dtype")
 _KERAS3: Range = ("3.3.3", None)  # from the oldest Keras 3 in the matrix on, still there
 _KERAS2: Range = ("2.15.0", "2.21.0")  # TF 2.15's Keras and tf_keras 2.21
 # A loader that builds layers otherwise than the original was built (a call on the model's
