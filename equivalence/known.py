@@ -147,6 +147,12 @@ def _holds(kind: str) -> Callable[[StackSpec], bool]:
     return lambda spec: kind in spec.kinds()
 
 
+def _followed(kind: str) -> Callable[[StackSpec], bool]:
+    """Whether a layer of `kind` is called before another layer (in call order, nested
+    stacks' layers in their place)."""
+    return lambda spec: any(leaf.kind == kind for leaf in leaves(spec.layers)[:-1])
+
+
 def _adapted_normalization(features: int, policy: str = "float32") -> StackSpec:
     """One Normalization adapted on a seeded sample, on a vector of `features`."""
     return StackSpec(InputSpec("vector", (features,)),
@@ -780,7 +786,7 @@ KNOWN: tuple[Known, ...] = (
                              "a FuncGraph) called by base_layer.build_from_config",
         recognise=_BUILD_CONFIG_RESTORED,
         checks=("keras_file",), apis=("subclassed",), keras=_KERAS2,
-        applies=_holds("TextVectorization"),
+        applies=_followed("TextVectorization"),
         # found by test_repro's minimal.py of the simplest TextVectorization stack on tf215
         example=StackSpec(InputSpec("text", (1,), "string", vocab=3),
                           (LayerSpec.of("TextVectorization", output_mode="int",

@@ -179,6 +179,20 @@ def test_a_discrepancy_that_does_not_reproduce_says_so(monkeypatch):
         verify("call", _ONE)
 
 
+def test_a_saving_discrepancy_that_reproduces_does_not_say_otherwise(monkeypatch):
+    # Observed again, each API's saved model has an Input Keras numbered anew (input_layer_7,
+    # then input_layer_8): that is no disagreement with itself, and the report must not say
+    # the difference "may not be the APIs' doing".
+    def renamed(obs):
+        return {**obs, "loaded": {**obs["loaded"], "planted": "renamed"}}
+
+    plant(monkeypatch, "keras_file", "SubclassedStack", renamed)
+    with pytest.raises(Discrepancy) as raised:
+        verify("keras_file", _ONE)
+    assert "subclassed" in str(raised.value)
+    assert "does not reproduce" not in str(raised.value)
+
+
 _GROUP_NORM_FIRST = StackSpec(InputSpec("vector", (3,)),
                               (LayerSpec.of("GroupNormalization", groups=1),),
                               policy="mixed_float16", batch=8)
