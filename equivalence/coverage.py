@@ -40,8 +40,6 @@ _SIZE_PER_CALL = ("in training its output {} is drawn anew on each call, so its 
 _NOT_YET = {
     "RandomHeight": _SIZE_PER_CALL.format("height"),
     "RandomWidth": _SIZE_PER_CALL.format("width"),
-    "TFSMLayer": "wraps a TensorFlow SavedModel read from a path, which the suite would "
-                 "have to write for each TF version first: not built yet (issue 14)",
 }
 
 
@@ -90,8 +88,7 @@ def rows(layers_module=None, registry=None) -> list[Row]:
             elif cls is not None:
                 from equivalence.layers import NOT_YET_RUN_NOTE, run_here
 
-                why = NOT_YET_RUN_NOTE if not run_here(kind) and not getattr(info, "note", "") \
-                    else getattr(info, "note", "")
+                why = NOT_YET_RUN_NOTE if not run_here(kind) else getattr(info, "note", "")
                 broken.setdefault(cls, f"registry kind {kind} not drawn here: {why}")
     # One name per class: the one that is its own __name__, else the first in order.
     canonical: dict[type, str] = {}

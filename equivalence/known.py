@@ -667,6 +667,27 @@ KNOWN: tuple[Known, ...] = (
         checks=("legacy_h5",), apis=("subclassed",), keras=_KERAS3, example=_ONE_DENSE,
     ),
     Known(
+        name="legacy-h5-unknown-tfsm-layer",
+        cause="Keras 3: a model holding a TFSMLayer saves to a legacy .h5 file, but "
+              "load_model fails with \"Unknown layer: 'TFSMLayer'\" in Sequential and "
+              "Functional alike: the legacy loader looks layers up among the classes of "
+              "keras.src.layers, and TFSMLayer is defined in keras.src.export (a subclassed "
+              "model fails before, legacy-h5-unknown-subclassed). Given custom_objects="
+              "{'TFSMLayer': keras.layers.TFSMLayer} (and safe_mode=False) the .h5 loads, as "
+              "the .keras file does with safe_mode=False. Found by the focused run "
+              "(--parity-kinds=TFSMLayer) on Keras 3.13.2; shown in plain Keras 3.10.0, "
+              "3.11.3, 3.15.1 and 3.16.0.dev (before 3.10 the kind is not drawn: its probe). "
+              "No upstream issue found.",
+        upstream=None, where="keras/src/legacy/saving/serialization.py (the layer classes "
+                             "of keras.src.layers only); keras/src/export/tfsm_layer.py",
+        recognise=Raises("ValueError", r"Unknown layer: 'TFSMLayer'"),
+        checks=("legacy_h5",), apis=("sequential", "functional"), keras=("3.10.0", None),
+        applies=_holds("TFSMLayer"), overlaps=("legacy-h5-unknown-subclassed",),
+        example=StackSpec(InputSpec("vector", (1,)),
+                          (LayerSpec.of("TFSMLayer", input_dim=1, rank=2, units=1,
+                                        activation="linear"),)),
+    ),
+    Known(
         name="legacy-h5-refuses-subclassed",
         cause="Keras 2: model.save('*.h5') of a subclassed model raises NotImplementedError "
               "(HDF5 needs a Functional or Sequential model).",

@@ -16,7 +16,8 @@ from hypothesis.errors import NoSuchExample, Unsatisfiable
 from hypothesis import strategies as st
 
 from equivalence import compat
-from equivalence.layers import REGISTRY, candidates, masked_after, prod, takes
+from equivalence.layers import (NOT_YET_RUN, OPENED, REGISTRY, candidates, masked_after, prod,
+                                takes)
 from equivalence.layers.examples import FEATURE_STACKS
 from equivalence.spec import INPUT_FAMILIES, POLICIES, InputSpec, LayerSpec, StackSpec, leaves
 
@@ -45,7 +46,9 @@ def fits_family(kind: str, family: str) -> bool:
 
 def parse_kinds(text: str) -> frozenset[str]:
     """'Conv3D,RNN' -> those of the kinds this Keras draws (one list serves every version);
-    ValueError for a name that is no kind at all, or when none is drawn here."""
+    ValueError for a name that is no kind at all, or when none is drawn here. A kind not
+    yet run on this Keras (NOT_YET_RUN) is opened for the run: naming it is how a new kind
+    gets run here (docs/extending.md)."""
     kinds = [k.strip() for k in text.split(",") if k.strip()]
     if not kinds:
         raise ValueError("expects KIND[,KIND], got nothing")
@@ -53,6 +56,7 @@ def parse_kinds(text: str) -> frozenset[str]:
         if kind not in REGISTRY:
             raise ValueError(f"no layer kind {kind!r} (python -m equivalence.coverage lists "
                              f"the kinds)")
+    OPENED.update(k for k in kinds if k in NOT_YET_RUN)
     drawn = frozenset(k for k in kinds if REGISTRY[k].available)
     if not drawn:
         raise ValueError(f"none of {', '.join(kinds)} is drawn on this Keras "
