@@ -93,10 +93,10 @@ def assert_equivalent(actual, expected, *, what: str, rtol: float | None = None,
 
 def _assert_close(actual, expected, what, rtol, atol):
     a, e = actual.astype(np.float64), expected.astype(np.float64)
-    both_nan = np.isnan(a) & np.isnan(e)
-    diff = np.where(both_nan, 0.0, np.abs(a - e))
-    allowed = atol + rtol * np.abs(e)
-    bad = ~(diff <= allowed) & ~both_nan
+    same = (np.isnan(a) & np.isnan(e)) | (a == e)
+    with np.errstate(invalid="ignore"):  # inf - inf, 0 * inf: equal infinities are the same
+        diff = np.where(same, 0.0, np.abs(a - e))
+        bad = ~same & ~(diff <= atol + rtol * np.abs(e))
     if rtol == 0.0 and atol == 0.0:  # bitwise: -0.0 vs 0.0 and NaN payloads count
         bad = ~_bitwise_equal(actual, expected)
     if not bad.any():

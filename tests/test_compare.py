@@ -28,6 +28,18 @@ def test_a_large_difference_from_an_expected_zero_is_a_mismatch_not_a_warning():
         assert_equivalent(np.array([45.77617645]), np.array([0.0]), what="loss")
 
 
+@pytest.mark.parametrize("rtol, atol", [(0.0, 0.0), (1e-3, 1e-3)])
+def test_equal_infinities_agree_and_an_infinity_against_a_number_is_a_mismatch(rtol, atol):
+    # Found by the ci matrix on tf221 (stop 37: train_steps under mixed_float16, a loss that
+    # overflowed to inf in every API): inf - inf is NaN, and NumPy's RuntimeWarning — an
+    # error under the suite's filterwarnings — took the place of the comparison.
+    inf = np.array([np.inf, -np.inf, 1.0], np.float16)
+    assert_equivalent(inf, inf.copy(), what="loss", rtol=rtol, atol=atol)
+    with pytest.raises(Mismatch, match=r"1 of 3 elements differ.*\(inf vs expected 1\)"):
+        assert_equivalent(np.array([np.inf, -np.inf, np.inf], np.float16), inf, what="loss",
+                          rtol=rtol, atol=atol)
+
+
 def test_tolerance_needs_both_rtol_and_atol():
     with pytest.raises(ValueError, match="both"):
         assert_equivalent(np.zeros(1), np.zeros(1), what="x", rtol=1e-3)
