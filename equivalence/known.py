@@ -688,6 +688,31 @@ KNOWN: tuple[Known, ...] = (
                                         activation="linear"),)),
     ),
     Known(
+        name="random-shear-factor-config",
+        cause="Keras 3: RandomShear's get_config writes each factor as the range it drew "
+              "from, [-x, x], and its constructor refuses a negative bound (\"The `factor` "
+              "argument should be a number (or a list of two numbers) in the range [0, "
+              "1.0]. Received: input_number=-0.2\"): a model holding one cannot be rebuilt "
+              "from its config, in every API alike (from_config, .keras, legacy .h5, and "
+              "resume's reload). Found by the ci matrix on tf221 (stop 37, resume under "
+              "jit_compile); shown in plain Keras 3.8.0 to 3.16.0.dev (the layer is new in "
+              "3.8).",
+        upstream="keras-team/keras#21110",
+        where="keras/src/layers/preprocessing/image_preprocessing/random_shear.py "
+              "RandomShear.get_config and _set_factor_by_name",
+        recognise=Raises("TypeError", r"Exception encountered: The `factor` argument should "
+                                      r"be a number .*Received: input_number=-"),
+        checks=("config", "keras_file", "legacy_h5", "resume"), apis=APIS,
+        keras=("3.8.0", None), applies=_holds("RandomShear"),
+        apis_for=(("legacy_h5", ("sequential", "functional")),),
+        overlaps=("legacy-h5-unknown-subclassed", "seed-state-not-saved",
+                  "legacy-h5-augmentation-unpicklable"),
+        example=StackSpec(InputSpec("image", (4, 4, 3)),
+                          (LayerSpec.of("RandomShear", x_factor=0.2, y_factor=0.2, seed=0,
+                                        fill_mode="reflect", interpolation="bilinear"),
+                           LayerSpec.of("Dense", units=1))),
+    ),
+    Known(
         name="legacy-h5-refuses-subclassed",
         cause="Keras 2: model.save('*.h5') of a subclassed model raises NotImplementedError "
               "(HDF5 needs a Functional or Sequential model).",

@@ -477,9 +477,21 @@ def observe_safely(observe, model, x, **kwargs):
         return {ERROR: describe_error(exc)}
 
 
+_WRAPPED = "Exception encountered: "
+
+
 def describe_error(exc):
-    """One line: the exception's type and the start of its message."""
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
+    """One line: the exception's type, the start of its message and, where the message
+    wraps another exception's (Keras' deserialization: "... config=... Exception
+    encountered: <inner>", nested once per level), the start of the innermost one's too:
+    the cause a known entry's `Raises` names, which the start of a long config cuts off."""
+    text = " ".join(str(exc).split())
+    line = text[:400]
+    if _WRAPPED in text:
+        inner = text.rsplit(_WRAPPED, 1)[1][:300]
+        if inner not in line:
+            line += f" ... {_WRAPPED}{inner}"
+    return f"{type(exc).__name__}: {line}"
 
 
 def leaf_layers(model):

@@ -161,3 +161,22 @@ def test_a_lambda_config_compares_its_code_not_marshal_s_bytes():
     # ... the code does not: its fields are what is compared
     assert "2.0" in _plain_config(config(first, 3))["function"]["config"]["code"]["consts"]
     assert "2.0" in _plain_config(config(first, 2))["function"][0]["consts"]
+
+
+def test_an_error_keeps_the_innermost_exception_a_long_wrapper_would_cut_off():
+    # Keras wraps a layer's from_config error once per level, each with the whole config
+    # first ("... config={...}. Exception encountered: <inner>"): the observation must
+    # keep the innermost cause, which a known entry's Raises names (RandomShear's factor).
+    from equivalence.portable import describe_error
+
+    inner = ValueError("The `factor` argument should be a number. Received: input_number=-0.2")
+    wrapped = TypeError("Error when deserializing 'RandomShear' using config={"
+                        + "'x': 1, " * 100 + f"}}.\n\nException encountered: {inner}")
+    outer = TypeError(f"<class 'Sequential'> could not be deserialized properly. config="
+                      f"{{{'k: 0, ' * 100}}}.\n\nException encountered: {wrapped}")
+    line = describe_error(outer)
+    assert line.startswith("TypeError: <class 'Sequential'> could not be deserialized")
+    assert line.endswith("Exception encountered: " + str(inner))
+    assert "\n" not in line and len(line) < 800
+    short = describe_error(ValueError("plain. Exception encountered: all of it here"))
+    assert short == "ValueError: plain. Exception encountered: all of it here"

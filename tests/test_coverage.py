@@ -63,6 +63,26 @@ def test_the_running_keras_is_covered_as_the_registry_says():
     assert not silent, f"not drawn, with no reason: {silent}"
 
 
+def test_a_kind_this_keras_cannot_build_says_so_before_it_says_not_yet_run(monkeypatch):
+    # A kind waiting in NOT_YET_RUN whose probe also fails here (TFSMLayer on Keras 3.3 to
+    # 3.8) is not waiting for a run: the row gives the probe's reason, the kind's note.
+    import dataclasses
+
+    from equivalence import layers
+
+    def broken():
+        raise RuntimeError("cannot be built here")
+
+    for probe, expected in ((broken, "the probe's reason"), (None, layers.NOT_YET_RUN_NOTE)):
+        info = dataclasses.replace(REGISTRY["Dense"], probe=probe, note="the probe's reason")
+        monkeypatch.setitem(REGISTRY, "Dense", info)
+        monkeypatch.setitem(layers.NOT_YET_RUN, "Dense", frozenset())
+        monkeypatch.setattr(layers, "_PROBED", {})
+        table = {r.name: r for r in coverage.rows(keras.layers, {"Dense": info})}
+        assert table["Dense"].status == "not drawn"
+        assert table["Dense"].detail.endswith(expected), table["Dense"].detail
+
+
 def _run(*args):
     return subprocess.run([sys.executable, "-m", "equivalence.coverage", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)

@@ -121,18 +121,23 @@ def adapted(layer: str, sample: str) -> str:
     return f"(lambda layer: (layer.adapt({sample}), layer)[1])({layer})"
 
 
-def from_literal(literal: Callable[[dict, str, str | None], str]) -> Callable[..., Any]:
+def from_literal(literal: Callable[[dict, str, str | None], str],
+                 helper: type | None = None) -> Callable[..., Any]:
     """A `make` that evaluates the kind's literal, so that minimal.py writes the very code
     the suite builds the layer with (keras and numpy in scope), as a script's module: a
     function it defines (a Lambda's) belongs to `__main__`, as in minimal.py and a user's
     script. (Without a module, Keras 2 saves a Lambda's "module" as None and loads its
     function into its own lambda_layer module: the config changes on a round trip that
-    keeps a user's; tf_keras 2.21's focused run, docs/findings.md 23.)"""
+    keeps a user's; tf_keras 2.21's focused run, docs/findings.md 23.) The kind's `helper`
+    class is in scope too, as minimal.py writes its source above the layers."""
     import numpy as np
 
+    scope = {"keras": keras, "np": np, "__name__": "__main__"}
+    if helper is not None:
+        scope[helper.__name__] = helper
+
     def make(cfg, name, dtype=None):
-        return eval(literal(cfg, name, dtype),  # noqa: S307
-                    {"keras": keras, "np": np, "__name__": "__main__"})
+        return eval(literal(cfg, name, dtype), dict(scope))  # noqa: S307
     return make
 
 # A new kind is drawn on the Keras versions where the suite has run it (`pytest equivalence
@@ -142,11 +147,11 @@ def from_literal(literal: Callable[[dict, str, str | None], str]) -> Callable[..
 # The text family, IntegerLookup and Lambda waited here until stop 32, when they had run on
 # every environment (docs/findings.md, 14 and 23). Gate a new kind: NOT_YET_RUN[kind] =
 # frozenset({the Keras versions whose focused runs passed}).
-# TFSMLayer (stop 37): its focused runs passed on Keras 3.13.2 (docs/findings.md, 26), but
-# drawn there it moved the ci profile's draws onto three failures of other kinds, not yet
-# placed (docs/matrix.md, stop 37): it waits until they are. Keras 3.3 to 3.8 cannot build
-# it frozen (its probe says so).
-NOT_YET_RUN: dict[str, frozenset[str]] = {"TFSMLayer": frozenset()}
+# TFSMLayer (stop 37): its focused runs passed on Keras 3.13.2 (docs/findings.md, 26); drawn
+# there it moved the ci profile's draws onto three failures of other kinds, placed at stop
+# 38 (docs/matrix.md): drawn on the versions whose focused run and ci row have passed since.
+# Keras 3.3 to 3.8 cannot build it frozen (its probe says so).
+NOT_YET_RUN: dict[str, frozenset[str]] = {"TFSMLayer": frozenset({"3.13.2"})}
 # The kinds `pytest --parity-kinds` named: drawn in that run wherever they are not yet run.
 OPENED: set[str] = set()
 NOT_YET_RUN_NOTE = "not yet run on this Keras: a new kind, not drawn until verified (issue 14)"
@@ -170,17 +175,34 @@ def modes_shaped_right(make: Callable[[str], Any], modes, x) -> tuple[str, ...]:
     return tuple(right)
 
 
-# XLA's refusals: an op without an XLA kernel, a shape argument only known at run time, or
-# (Keras 2) a lookup table, a resource XLA's launch finds uninitialized (xla_launch_util).
+# XLA's refusals: an op without an XLA kernel, a shape argument only known at run time,
+# (Keras 2) a lookup table, a resource XLA's launch finds uninitialized (xla_launch_util),
+# or an op XLA has no deterministic kernel for while op determinism is on, as the suite
+# runs its checks (MaxPoolGrad: "GPU MaxPool gradient ops do not yet have a deterministic
+# XLA implementation", on CPU too; tf2xla's pooling kernels).
 XLA_REFUSAL = re.compile(r"OpKernel for XLA_\w+_JIT|unsupported operations when trying "
-                            r"to compile|must be a compile-time constant|xla_launch_util")
+                            r"to compile|must be a compile-time constant|xla_launch_util|"
+                            r"do not yet have a deterministic XLA implementation")
 
 
-def compiles_with_xla(layer, x, training: bool) -> bool:
+def xla_errors() -> tuple[type, ...]:
+    """The TensorFlow errors an XLA refusal comes as (XLA_REFUSAL says which are one)."""
+    import tensorflow as tf
+
+    return (tf.errors.InvalidArgumentError, tf.errors.InternalError,
+            tf.errors.UnimplementedError)
+
+
+def compiles_with_xla(layer, x, training: bool, after_weights: bool = False) -> bool:
     """Whether a model of `layer` (then Dense(1), flattened first where its output has more
     than one feature axis) on inputs like `x`, compiled with jit_compile=True as the suite's
     jit modes compile it, predicts (training False) or trains a batch (True) here: the
     answer a kind's `xla` hook gives. Any error but XLA's refusal is raised.
+
+    `after_weights`: a Dense on float inputs before the layer, so that training takes the
+    gradient of the layer's input, which a layer first in a model never needs (max
+    pooling's gradient is refused there, conv._max_pool_xla). The hook says so
+    (`hook.after_weights`) and the registry test builds its model alike.
 
     No Flatten after a 2D output on Keras 3: Keras 3.3.3's Flatten reshapes to (-1, -1)
     where the graph does not know the feature axis, which TextVectorization's int mode
@@ -206,7 +228,8 @@ def compiles_with_xla(layer, x, training: bool) -> bool:
         # fresh process each time (test_xla_claim_matches_what_a_jit_compiled_model_does).
         return False
     inp = keras.Input(x.shape[1:], dtype="string" if x.dtype.kind in "SU" else str(x.dtype))
-    model = keras.Sequential([inp, layer])
+    model = keras.Sequential([inp] + ([keras.layers.Dense(x.shape[-1])] if after_weights
+                                      else []) + [layer])
     if len(model.outputs[0].shape) > 2 or not IS_KERAS3:
         model.add(keras.layers.Flatten())
     model.add(keras.layers.Dense(1))
@@ -218,7 +241,7 @@ def compiles_with_xla(layer, x, training: bool) -> bool:
                 model.train_on_batch(feedable(x), np.zeros((len(x), 1), "float32"))
             else:
                 model.predict(feedable(x), verbose=0)
-    except (tf.errors.InvalidArgumentError, tf.errors.InternalError) as exc:
+    except xla_errors() as exc:
         if XLA_REFUSAL.search(str(exc)):
             return False
         raise

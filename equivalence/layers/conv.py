@@ -4,7 +4,7 @@ import functools
 import tensorflow as tf
 from hypothesis import strategies as st
 
-from equivalence.layers import LayerInfo, floor, prod, register
+from equivalence.layers import LayerInfo, compiles_with_xla, floor, prod, register
 from equivalence.layers.reshaping import MAX_ELEMENTS
 
 PADDINGS = st.sampled_from(("valid", "same"))
@@ -114,6 +114,37 @@ def _max_pool_floor(spatial):
     return hook
 
 
+def _max_pool_xla(kind, spatial):
+    """The `xla` hook of a max pooling kind: whether a model of it compiled with
+    jit_compile=True predicts (training False) or trains a batch here (`compiles_with_xla`),
+    asked of the kind itself. With op determinism on, as the suite runs its checks, tf2xla
+    refuses MaxPool's gradient ("GPU MaxPool gradient ops do not yet have a deterministic
+    XLA implementation", on CPU too), in every API alike: a training check's jit mode does
+    not draw it (inference compiles). A user's plain Keras 3 never meets it: compile()
+    turns jit_compile off itself under op determinism, which the suite does not let it do
+    (portable.compile_for). Found by the ci matrix on tf221 (stop 37; AdaptiveMaxPooling1D,
+    train_steps). On TF 2.21 the 1D and 2D kinds, plain and adaptive, are refused and the
+    3D ones compile (MaxPool3DGrad has no such check): asked, not listed."""
+    def hook(cfg, training):
+        from tensorflow.python.framework import config as tf_config
+
+        return _max_pool_compiles(kind, spatial, training,
+                                  tf_config.is_op_determinism_enabled())
+    hook.after_weights = True
+    return hook
+
+
+@functools.lru_cache(maxsize=None)
+def _max_pool_compiles(kind, spatial, training, deterministic):
+    import numpy as np
+
+    from equivalence.compat import keras
+
+    layer = getattr(keras.layers, kind)(2 if spatial == 1 else (2,) * spatial)
+    return compiles_with_xla(layer, np.full((2,) + (4,) * spatial + (3,), 0.5, "float32"),
+                             training, after_weights=True)
+
+
 def _pool_entry(kind, spatial):
     def out(shape, cfg):
         return _spatial(shape, cfg, spatial, "pool_size") + (shape[-1],)
@@ -123,7 +154,8 @@ def _pool_entry(kind, spatial):
                      accepts=lambda s: min(s[:spatial]) >= 2, mask=lambda c: "none",
                      float32_only=(lambda c: _no_float16_kernel(kind)) if spatial == 3
                      else (lambda c: False),
-                     floor=_max_pool_floor(spatial) if plain else None)
+                     floor=_max_pool_floor(spatial) if plain else None,
+                     xla=_max_pool_xla(kind, spatial) if kind.startswith("Max") else None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -169,7 +201,8 @@ def _adaptive_entry(kind, spatial):
                                            for n in s[:spatial]),
                      mask=lambda c: "none",
                      float32_only=(lambda c: _no_float16_kernel(kind)) if spatial == 3
-                     else (lambda c: False))
+                     else (lambda c: False),
+                     xla=_max_pool_xla(kind, spatial) if "Max" in kind else None)
 
 
 def _locally_connected_entry(kind, spatial):

@@ -23,7 +23,7 @@ import tensorflow as tf
 from hypothesis import strategies as st
 
 from equivalence.compat import keras
-from equivalence.layers import LayerInfo, dtype_arg, register
+from equivalence.layers import LayerInfo, dtype_arg, from_literal, register
 
 
 class DenseSavedModel(tf.Module):
@@ -76,11 +76,13 @@ def _literal(cfg, name, dtype=None):
             f"call_endpoint='serve', trainable=False, name={name!r}{dtype_arg(dtype)})")
 
 
+_from_literal = from_literal(_literal, DenseSavedModel)
+
+
 def _make(cfg, name, dtype=None):
-    layer = keras.layers.TFSMLayer(DenseSavedModel.written(**cfg), call_endpoint="serve",
-                                   trainable=False, name=name,
-                                   **({"dtype": dtype} if dtype else {}))
-    # Weights of the build's seed (keras.utils.set_random_seed seeds NumPy's generator).
+    """The literal's layer (what minimal.py writes), its weights drawn from the build's seed
+    (keras.utils.set_random_seed seeds NumPy's generator)."""
+    layer = _from_literal(cfg, name, dtype)
     layer.set_weights([np.random.uniform(-1, 1, w.shape).astype("float32")
                        for w in layer.get_weights()])
     return layer
