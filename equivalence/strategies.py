@@ -356,20 +356,51 @@ _EXPLICIT: set[StackSpec] = set()  # the stacks with_feature_stacks gave some te
 
 def compiles_in_mode(spec: StackSpec, mode, training: bool) -> None:
     """Rejects, in a jit_compile mode, a stack with a layer XLA cannot compile here
-    (LayerInfo.xla: at inference, and in training too for a training check): its call
-    raises in every API alike, so there is nothing to compare. A replayed spec skips."""
-    if not mode.jit_compile:
-        return
-    phases = (False, True) if training else (False,)
-    blocked = sorted({leaf.kind for leaf in leaves(spec.layers)
-                      if REGISTRY[leaf.kind].xla is not None
-                      and not all(REGISTRY[leaf.kind].xla(leaf.params, t) for t in phases)})
+    (`xla_blocked`): its call raises in every API alike, so there is nothing to compare. A
+    replayed spec skips."""
+    blocked = xla_blocked(spec, mode, training)
     if blocked and REPLAY is not None:
         import pytest
 
         pytest.skip(f"XLA cannot compile {', '.join(blocked)} here (no XLA kernel for an op "
                     f"of its call): not compared under jit_compile=True")
     assume(not blocked)
+
+
+def xla_blocked(spec: StackSpec, mode, training: bool) -> list[str]:
+    """The kinds of the stack XLA refuses in `mode` (LayerInfo.xla: at inference, and in
+    training too for a training check); none outside a jit_compile mode."""
+    if not mode.jit_compile:
+        return []
+    blocked, if_reached = set(), set()
+    for leaf in leaves(spec.layers):
+        xla = REGISTRY[leaf.kind].xla
+        if xla is None:
+            continue
+        if not xla(leaf.params, False):
+            blocked.add(leaf.kind)
+        elif training and not xla(leaf.params, True):
+            # Refused for its input's gradient (hook.after_weights: max pooling, conv.py):
+            # only where a layer with trainable weights comes before it.
+            (if_reached if getattr(xla, "after_weights", False) else blocked).add(leaf.kind)
+    if if_reached and gradient_reaches(spec, if_reached):
+        blocked |= if_reached
+    return sorted(blocked)
+
+
+def gradient_reaches(spec: StackSpec, kinds) -> bool:
+    """Whether training takes the gradient of a `kinds` layer's input: a layer with trainable
+    weights comes before it in the built stack (nested layers in their place). Asked of
+    the built Sequential model: which layers hold trainable weights is Keras' to say."""
+    from equivalence.builders import build
+    from equivalence.portable import leaf_layers
+
+    weights_before = False
+    for leaf, layer in zip(leaves(spec.layers), leaf_layers(build(spec, "sequential"))):
+        if leaf.kind in kinds and weights_before:
+            return True
+        weights_before = weights_before or bool(layer.trainable_weights)
+    return False
 
 
 def feature_stack_in_default_mode(spec: StackSpec, mode) -> None:

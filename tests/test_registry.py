@@ -474,6 +474,40 @@ def test_xla_claim_matches_what_a_jit_compiled_model_does(kind):
         assert outcomes == claim, cfg
 
 
+_POOL = LayerSpec.of("MaxPooling1D", pool_size=2, strides=1, padding="valid")
+_REACHED = {  # does training take the max pooling's input gradient?
+    "first": ((_POOL,), False),
+    "after a Dropout": ((LayerSpec.of("Dropout", rate=0.5, seed=1), _POOL), False),
+    "after a Dense": ((LayerSpec.of("Dense", units=3), _POOL), True),
+    "nested, after a Dense": ((LayerSpec.of("Dense", units=3), LayerSpec.of(
+        "Nested", api="subclassed", layers=(_POOL,))), True),
+}
+
+
+@pytest.mark.parametrize("case", list(_REACHED))
+def test_a_jit_training_mode_leaves_out_max_pooling_exactly_where_its_gradient_is_taken(case):
+    # XLA refuses MaxPool's gradient under op determinism (conv._max_pool_xla): a jit
+    # training check must not draw max pooling after trainable weights, and must still draw
+    # (and pass) it where no gradient reaches its input. Asked of a real train_steps run.
+    from equivalence.checks import DEFAULT_MODE, verify
+
+    if not REGISTRY["MaxPooling1D"].xla({}, False) or REGISTRY["MaxPooling1D"].xla({}, True):
+        pytest.skip("XLA compiles MaxPool's gradient here: nothing is left out")
+    layers, reached = _REACHED[case]
+    spec = strategies._with_dense_head(StackSpec(InputSpec("sequence", (5, 3)), layers,
+                                                 seed=3, batch=4))
+    mode = dataclasses.replace(DEFAULT_MODE, jit_compile=True).training("sgd_momentum", "mse")
+    assert strategies.gradient_reaches(spec, {"MaxPooling1D"}) == reached
+    kept = not strategies.xla_blocked(spec, mode, training=True)
+    assert kept != reached
+    assert not strategies.xla_blocked(spec, mode, training=False)  # inference compiles
+    if kept:
+        verify("train_steps", spec, mode)
+    else:
+        with pytest.raises(xla_errors(), match="deterministic XLA implementation"):
+            verify("train_steps", spec, mode)
+
+
 ADAPTIVE = [k for k in KINDS if k.startswith("Adaptive")]
 
 
