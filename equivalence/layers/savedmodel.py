@@ -58,9 +58,7 @@ class DenseSavedModel(tf.Module):
             try:
                 os.rename(scratch, path)
             except OSError:  # written meanwhile by another process
-                import shutil
-
-                shutil.rmtree(scratch, ignore_errors=True)
+                tf.io.gfile.rmtree(scratch)
         return path
 
 
