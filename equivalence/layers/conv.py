@@ -120,7 +120,8 @@ def _max_pool_xla(kind, spatial):
     asked of the kind itself. With op determinism on, as the suite runs its checks, tf2xla
     refuses MaxPool's gradient ("GPU MaxPool gradient ops do not yet have a deterministic
     XLA implementation", on CPU too), in every API alike: a training check's jit mode does
-    not draw it (inference compiles). A user's plain Keras 3 never meets it: compile()
+    not draw it after trainable weights (`after_weights`: strategies.gradient_reaches asks
+    the built stack; inference compiles). A user's plain Keras 3 never meets it: compile()
     turns jit_compile off itself under op determinism, which the suite does not let it do
     (portable.compile_for). Found by the ci matrix on tf221 (stop 37; AdaptiveMaxPooling1D,
     train_steps). On TF 2.21 the 1D and 2D kinds, plain and adaptive, are refused and the
