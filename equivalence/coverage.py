@@ -86,12 +86,11 @@ def rows(layers_module=None, registry=None) -> list[Row]:
             if cls is not None and info.available:
                 drawn.setdefault(cls, []).append(kind)
             elif cls is not None:
-                from equivalence.layers import NOT_YET_RUN_NOTE, _probe_passes, run_here
+                from equivalence.layers import NOT_YET_RUN_NOTE, run_here
 
                 # The probe's reason first: a kind this Keras cannot run at all is not
                 # merely waiting for its run (TFSMLayer on Keras 3.3 to 3.8).
-                probed = info.probe is not None and not _probe_passes(kind)
-                why = (NOT_YET_RUN_NOTE if not probed and not run_here(kind)
+                why = (NOT_YET_RUN_NOTE if not info.broken_here and not run_here(kind)
                        else getattr(info, "note", ""))
                 broken.setdefault(cls, f"registry kind {kind} not drawn here: {why}")
     # One name per class: the one that is its own __name__, else the first in order.

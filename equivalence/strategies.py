@@ -368,39 +368,49 @@ def compiles_in_mode(spec: StackSpec, mode, training: bool) -> None:
 
 
 def xla_blocked(spec: StackSpec, mode, training: bool) -> list[str]:
-    """The kinds of the stack XLA refuses in `mode` (LayerInfo.xla: at inference, and in
-    training too for a training check); none outside a jit_compile mode."""
+    """The kinds of the stack XLA refuses in `mode`, each asked where it stands; none outside
+    a jit_compile mode. A kind with an `xla` hook (LayerInfo.xla: XLA may refuse its call)
+    is asked by that hook where it is the stack's first layer (a model of it alone, cached
+    per config); anywhere later what comes before it can decide — Keras 3.15.1's
+    Discretization counting modes compile first and after an Activation, not after a Dense
+    nor, in training, a Dropout; MaxPool's gradient is refused only where training takes it
+    (docs/findings.md, 27) — so the stack up to and with it is compiled (`compiles_up_to`).
+    At inference the model predicts; for a training check it also trains a batch. Returns
+    the hooked kinds of the first layer refused."""
     if not mode.jit_compile:
         return []
-    blocked, if_reached = set(), set()
-    for leaf in leaves(spec.layers):
-        xla = REGISTRY[leaf.kind].xla
-        if xla is None:
+    for i, layer in enumerate(spec.layers):
+        hooked = [leaf for leaf in leaves((layer,)) if REGISTRY[leaf.kind].xla is not None]
+        if not hooked:
             continue
-        if not xla(leaf.params, False):
-            blocked.add(leaf.kind)
-        elif training and not xla(leaf.params, True):
-            # Refused for its input's gradient (hook.after_weights: max pooling, conv.py):
-            # only where a layer with trainable weights comes before it.
-            (if_reached if getattr(xla, "after_weights", False) else blocked).add(leaf.kind)
-    if if_reached and gradient_reaches(spec, if_reached):
-        blocked |= if_reached
-    return sorted(blocked)
+        if i == 0 and not layer.inner:
+            def compiles(t, xla=REGISTRY[layer.kind].xla):
+                return xla(layer.params, t)
+        else:
+            def compiles(t, cut=dataclasses.replace(spec, layers=spec.layers[:i + 1])):
+                return compiles_up_to(cut, t)
+        if not compiles(False) or training and not compiles(True):
+            return sorted({leaf.kind for leaf in hooked})
+    return []
 
 
-def gradient_reaches(spec: StackSpec, kinds) -> bool:
-    """Whether training takes the gradient of a `kinds` layer's input: a layer with trainable
-    weights comes before it in the built stack (nested layers in their place). Asked of
-    the built Sequential model: which layers hold trainable weights is Keras' to say."""
+def compiles_up_to(spec: StackSpec, training: bool) -> bool:
+    """Whether XLA compiles `spec` (a drawn stack cut after a layer XLA may refuse), built as
+    the Sequential model the checks build, on its inputs, in a model compiled as the jit
+    modes compile (`layers.compiles_with_xla`: predicts, or trains a batch). Cached per
+    stack and op determinism (the checks run with it on; MaxPool's refusal needs it)."""
+    from tensorflow.python.framework import config as tf_config
+
+    return _compiles_up_to(spec, training, tf_config.is_op_determinism_enabled())
+
+
+@functools.lru_cache(maxsize=512)
+def _compiles_up_to(spec: StackSpec, training: bool, deterministic: bool) -> bool:
     from equivalence.builders import build
-    from equivalence.portable import leaf_layers
+    from equivalence.data import make_inputs
+    from equivalence.layers import compiles_with_xla
 
-    weights_before = False
-    for leaf, layer in zip(leaves(spec.layers), leaf_layers(build(spec, "sequential"))):
-        if leaf.kind in kinds and weights_before:
-            return True
-        weights_before = weights_before or bool(layer.trainable_weights)
-    return False
+    return compiles_with_xla(build(spec, "sequential"), make_inputs(spec), training)
 
 
 def feature_stack_in_default_mode(spec: StackSpec, mode) -> None:

@@ -8,6 +8,7 @@ order: strategies prefer earlier kinds, so failures shrink towards one Dense lay
 """
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -72,10 +73,12 @@ class LayerInfo:
     # alike in every API, left out of the kind's `configs` here; a spec holding it (a known
     # entry's example, a replay) is refused with the reason (builders.validate).
     not_drawn: Callable[[dict], str] = lambda cfg: ""
-    # (cfg, training) -> whether XLA compiles the layer's call here, asked of the layer
+    # (cfg, training) -> whether XLA compiles the layer's call here, first in a model
     # (compiles_with_xla: an op with no XLA kernel raises in every API alike under
-    # jit_compile=True, so the jit mode does not draw the layer in that config:
-    # strategies.compiles_in_mode); None: not asked.
+    # jit_compile=True, so the jit mode does not draw the layer in that config). A kind
+    # with a hook is one XLA may refuse: later in a stack, what comes before it can
+    # decide, and strategies.xla_blocked compiles the stack up to it instead; None: XLA
+    # compiles the kind anywhere (not asked).
     xla: Callable[[dict, bool], bool] | None = None
     # (cfg, name, dtype) -> the constructor call as code, for minimal.py; only where `make`
     # builds something else than `keras.layers.<class>(**cfg, name=, dtype=)`.
@@ -93,9 +96,13 @@ class LayerInfo:
     def available(self) -> bool:
         if self.cls is None and self.needs_class and not has_layer(self.class_name or self.kind):
             return False
-        if not run_here(self.kind):
-            return False
-        return self.probe is None or _probe_passes(self.kind)
+        return run_here(self.kind) and not self.broken_here
+
+    @property
+    def broken_here(self) -> bool:
+        """Whether the kind's probe raises on this Keras (broken alike in every API; `note`
+        says why): not drawn, whether or not it has run here."""
+        return self.probe is not None and not probe_passes(self.kind)
 
     def build(self, cfg: dict, name: str, dtype: str | None = None):
         """A fresh Keras layer for `cfg`, named `name`, with its dtype pinned if given."""
@@ -146,16 +153,19 @@ def from_literal(literal: Callable[[dict, str, str | None], str],
 # and `python -m equivalence.coverage` says so; a Keras version joins once it has run them.
 # The text family, IntegerLookup and Lambda waited here until stop 32, when they had run on
 # every environment (docs/findings.md, 14 and 23). Gate a new kind: NOT_YET_RUN[kind] =
-# frozenset({the Keras versions whose focused runs passed}).
+# frozenset({the Keras versions, or fnmatch patterns of them, whose focused runs passed}).
 # TFSMLayer (stop 37): its focused runs passed on Keras 3.13.2 (docs/findings.md, 26); drawn
 # there it moved the ci profile's draws onto three failures of other kinds, placed at stop
 # 38 (findings, 27): drawn on the versions whose focused run and ci row have passed since
-# (docs/matrix.md, stop 38). keras-nightly's focused run passed too, but a gate on one dated
-# nightly would lapse with the next: it waits. On Keras 3.15.1 its ci row moved the draws
-# onto a failure of Discretization under XLA (findings, 27), not yet placed: it waits
-# there too. Keras 3.3 to 3.8 cannot build it frozen (its probe says so).
+# (docs/matrix.md, stop 38). On Keras 3.15.1 its ci row moved the draws onto a failure of
+# Discretization under XLA (findings, 27), placed at stop 39 (a kind with an `xla` hook is
+# asked where it stands: strategies.xla_blocked); drawn there since, and on keras-nightly's
+# 3.16.0 builds, whose focused run passed at stop 38. A version is a pattern (fnmatch):
+# "3.16.0.dev*" names every nightly build towards 3.16.0, a gate that does not lapse with
+# the next build; a later nightly that breaks it is the tfnightly environment's to find.
+# Keras 3.3 to 3.8 cannot build it frozen (its probe says so).
 NOT_YET_RUN: dict[str, frozenset[str]] = {
-    "TFSMLayer": frozenset({"3.10.0", "3.11.3", "3.13.2"})}
+    "TFSMLayer": frozenset({"3.10.0", "3.11.3", "3.13.2", "3.15.1", "3.16.0.dev*"})}
 # The kinds `pytest --parity-kinds` named: drawn in that run wherever they are not yet run.
 OPENED: set[str] = set()
 NOT_YET_RUN_NOTE = "not yet run on this Keras: a new kind, not drawn until verified (issue 14)"
@@ -197,16 +207,13 @@ def xla_errors() -> tuple[type, ...]:
             tf.errors.UnimplementedError)
 
 
-def compiles_with_xla(layer, x, training: bool, after_weights: bool = False) -> bool:
+def compiles_with_xla(layer, x, training: bool) -> bool:
     """Whether a model of `layer` (then Dense(1), flattened first where its output has more
     than one feature axis) on inputs like `x`, compiled with jit_compile=True as the suite's
     jit modes compile it, predicts (training False) or trains a batch (True) here: the
-    answer a kind's `xla` hook gives. Any error but XLA's refusal is raised.
-
-    `after_weights`: a Dense on float inputs before the layer, so that training takes the
-    gradient of the layer's input, which a layer first in a model never needs (max
-    pooling's gradient is refused there, conv._max_pool_xla). The hook says so
-    (`hook.after_weights`) and the registry test builds its model alike.
+    answer a kind's `xla` hook gives, first in a model. `layer` may be a model: a drawn
+    stack cut after a layer XLA may refuse (strategies.compiles_up_to asks there). Any
+    error but XLA's refusal is raised.
 
     No Flatten after a 2D output on Keras 3: Keras 3.3.3's Flatten reshapes to (-1, -1)
     where the graph does not know the feature axis, which TextVectorization's int mode
@@ -232,8 +239,7 @@ def compiles_with_xla(layer, x, training: bool, after_weights: bool = False) -> 
         # fresh process each time (test_xla_claim_matches_what_a_jit_compiled_model_does).
         return False
     inp = keras.Input(x.shape[1:], dtype="string" if x.dtype.kind in "SU" else str(x.dtype))
-    model = keras.Sequential([inp] + ([keras.layers.Dense(x.shape[-1])] if after_weights
-                                      else []) + [layer])
+    model = keras.Sequential([inp, layer])
     if len(model.outputs[0].shape) > 2 or not IS_KERAS3:
         model.add(keras.layers.Flatten())
     model.add(keras.layers.Dense(1))
@@ -255,13 +261,14 @@ def compiles_with_xla(layer, x, training: bool, after_weights: bool = False) -> 
 def run_here(kind: str) -> bool:
     from equivalence.compat import KERAS_VERSION
 
-    return kind in OPENED or KERAS_VERSION in NOT_YET_RUN.get(kind, (KERAS_VERSION,))
+    return kind in OPENED or any(fnmatch.fnmatchcase(KERAS_VERSION, verified)
+                                 for verified in NOT_YET_RUN.get(kind, (KERAS_VERSION,)))
 
 
 _PROBED: dict[str, bool] = {}
 
 
-def _probe_passes(kind: str) -> bool:
+def probe_passes(kind: str) -> bool:
     if kind not in _PROBED:
         try:
             REGISTRY[kind].probe()
@@ -363,4 +370,4 @@ from equivalence.layers import (  # noqa: E402,F401  (registration side effects)
 # A kind not yet run here is probed when a run names it (--parity-kinds, before drawing).
 for _kind, _info in REGISTRY.items():
     if _info.probe is not None and run_here(_kind):
-        _probe_passes(_kind)
+        probe_passes(_kind)

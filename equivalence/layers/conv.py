@@ -117,12 +117,13 @@ def _max_pool_floor(spatial):
 def _max_pool_xla(kind, spatial):
     """The `xla` hook of a max pooling kind: whether a model of it compiled with
     jit_compile=True predicts (training False) or trains a batch here (`compiles_with_xla`),
-    asked of the kind itself. With op determinism on, as the suite runs its checks, tf2xla
-    refuses MaxPool's gradient ("GPU MaxPool gradient ops do not yet have a deterministic
-    XLA implementation", on CPU too), in every API alike: a training check's jit mode does
-    not draw it after trainable weights (`after_weights`: strategies.gradient_reaches asks
-    the built stack; inference compiles). A user's plain Keras 3 never meets it: compile()
-    turns jit_compile off itself under op determinism, which the suite does not let it do
+    first in a model, where training never takes its gradient. With op determinism on, as
+    the suite runs its checks, tf2xla refuses MaxPool's gradient ("GPU MaxPool gradient ops
+    do not yet have a deterministic XLA implementation", on CPU too), in every API alike,
+    wherever trainable weights come before the pooling: strategies.xla_blocked compiles the
+    stack up to a hooked kind that is not first, so a training check's jit mode leaves out
+    exactly those stacks. A user's plain Keras 3 never meets it: compile() turns jit_compile
+    off itself under op determinism, which the suite does not let it do
     (portable.compile_for). Found by the ci matrix on tf221 (stop 37; AdaptiveMaxPooling1D,
     train_steps). On TF 2.21 the 1D and 2D kinds, plain and adaptive, are refused and the
     3D ones compile (MaxPool3DGrad has no such check): asked, not listed."""
@@ -131,7 +132,6 @@ def _max_pool_xla(kind, spatial):
 
         return _max_pool_compiles(kind, spatial, training,
                                   tf_config.is_op_determinism_enabled())
-    hook.after_weights = True
     return hook
 
 
@@ -143,7 +143,7 @@ def _max_pool_compiles(kind, spatial, training, deterministic):
 
     layer = getattr(keras.layers, kind)(2 if spatial == 1 else (2,) * spatial)
     return compiles_with_xla(layer, np.full((2,) + (4,) * spatial + (3,), 0.5, "float32"),
-                             training, after_weights=True)
+                             training)
 
 
 def _pool_entry(kind, spatial):

@@ -89,9 +89,12 @@ def _symbolic_shape_right() -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=None)
 def _discretization_xla(mode: str, training: bool) -> bool:
-    """LayerInfo.xla of Discretization, asked per output mode: Keras 3.15.1's counting modes
-    call DenseBincount with a size XLA needs at compile time ("must be a compile-time
-    constant"), in every API alike."""
+    """LayerInfo.xla of Discretization, asked per output mode, first in a model. Keras
+    3.15.1's counting modes call DenseBincount with a size XLA needs at compile time ("must
+    be a compile-time constant", every API alike): first in a model, or after an
+    Activation, XLA compiles it; after a Dense, or a Dropout in training, it refuses
+    (docs/findings.md, 27). Later in a stack strategies.xla_blocked compiles the stack up
+    to it."""
     return compiles_with_xla(keras.layers.Discretization(bin_boundaries=(0.0,),
                                                          output_mode=mode),
                              np.zeros((2, 3), "float32"), training)
