@@ -188,10 +188,11 @@ register(
               # TF's DenseBincount has no float16/bfloat16 kernel (InvalidArgumentError in
               # every API under a mixed policy; Keras 2.15 and tf_keras do not raise)
               float32_only=lambda c: IS_KERAS3 and c["output_mode"] in ("multi_hot", "count"),
-              probe=_discretization_probe,
+              probe=_discretization_probe, stops_gradient=True,
               xla=lambda c, training: _discretization_xla(c["output_mode"], training),
               note="drawn only in the output modes whose symbolic shape is the eager one "
-                   "(Keras 2 multi_hot; 3.3.3 to 3.13.2 none; 3.15.1 all three): Keras 3 gives "
+                   "(Keras 2.15 multi_hot and count; tf_keras 2.21 and Keras 3.3.3 to 3.13.2 "
+                   "none; 3.15.1 all three): Keras 3 gives "
                    "a symbolic Discretization its input's shape (one_hot: keras-team/keras"
                    "#22044, fixed in #22048; multi_hot, count: #22403), so Sequential and "
                    "Functional see a wrong shape where subclassed runs"),
