@@ -253,7 +253,10 @@ def test_every_available_kind_is_drawn():
     # In a plain run, every family of layers and of inputs is drawn: none is starved...
     seen, inputs = set(), set()
 
-    @settings(max_examples=400, derandomize=True, database=None,
+    # 1000 draws, not 400: on Keras 3.3.3 (tf216) Hypothesis 6.170.27's derandomized draws
+    # for this test met no attention layer in 400 (stop 39, failing at stop 38's code too),
+    # though other seeds draw one stack in 16-20 with one: its draw order clusters.
+    @settings(max_examples=1000, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(spec=stacks())
     def collect(spec):
