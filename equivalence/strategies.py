@@ -227,7 +227,12 @@ def _trainable_here(spec: StackSpec) -> bool:
     """Keras 3's fit cannot train a model with a regularization loss in another dtype than
     the float32 training loss (an activity loss in bfloat16/float16 under a mixed policy):
     summing them raises TypeError in every API alike, so such a stack has nothing to
-    compare. Excluded here, listed among the README findings (no upstream issue found)."""
+    compare. Excluded here, listed among the README findings (no upstream issue found).
+    Nor can a stack train where a layer with no gradient defined (LayerInfo.
+    gradient_undefined: Keras 2's RandomContrast) comes after another: TF raises LookupError
+    in every API alike."""
+    if any(REGISTRY[leaf.kind].gradient_undefined for leaf in leaves(spec.layers)[1:]):
+        return False
     return not (compat.IS_KERAS3 and _loss_dtypes(spec) - {"float32"})
 
 
@@ -398,10 +403,13 @@ def compiles_up_to(spec: StackSpec, training: bool) -> bool:
     """Whether XLA compiles `spec` (a drawn stack cut after a layer XLA may refuse), built as
     the Sequential model the checks build, on its inputs, in a model compiled as the jit
     modes compile (`layers.compiles_with_xla`: predicts, or trains a batch). Cached per
-    stack and op determinism (the checks run with it on; MaxPool's refusal needs it)."""
+    stack's shapes, layers and policy, and op determinism (the checks run with it on;
+    MaxPool's refusal needs it): XLA compiles for shapes, not values, so stacks that differ
+    only in their seed share one compile."""
     from tensorflow.python.framework import config as tf_config
 
-    return _compiles_up_to(spec, training, tf_config.is_op_determinism_enabled())
+    return _compiles_up_to(dataclasses.replace(spec, seed=0), training,
+                           tf_config.is_op_determinism_enabled())
 
 
 @functools.lru_cache(maxsize=512)

@@ -17,7 +17,7 @@ from hypothesis.errors import NoSuchExample
 from equivalence.builders import build, make_layers, output_shape
 from equivalence.data import feedable, make_inputs
 from equivalence.layers import REGISTRY, XLA_REFUSAL, LayerInfo, available_kinds, xla_errors
-from equivalence.layers.preprocessing import _symbolic_shape_right
+from equivalence.layers.preprocessing import discretization_modes_drawn
 from equivalence.layers.tokens import LOOKUP_MODES
 from equivalence import compat
 from equivalence.portable import APIS, compile_for, stack_layers, targets_for, training_kwargs
@@ -155,6 +155,30 @@ def test_train_differs_flag_is_true(kind):
                                  np.asarray(model(x, training=False)),
                                  equal_nan=True)  # STFTSpectrogram's log of a zero frame
     assert differs == REGISTRY[kind].train_differs
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if not REGISTRY[k].token_input
+                                  and not REGISTRY[k].string_input])
+def test_gradient_flags_match_a_gradient_tape(kind):
+    """LayerInfo.stops_gradient (checks.gradient_stopped lets the optimizer's "Gradients do
+    not exist" warning pass for it) and gradient_undefined (strategies._trainable_here
+    leaves such a stack out of training) are what a tape sees in training mode: no
+    gradient reaches the input, or asking for one raises LookupError."""
+    spec = probe(kind)
+    model, x = build(spec, "sequential"), tf.convert_to_tensor(make_inputs(spec))
+    if REGISTRY[kind].stream_out(spec.layers[0].params) != "float":
+        pytest.skip(f"{kind} here outputs ids or counts: the next layer takes no gradient")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(tf.cast(model(x, training=True), "float32"))
+    try:
+        seen = "none" if tape.gradient(y, x) is None else "passes"
+    except LookupError as exc:
+        assert "gradient" in str(exc), exc
+        seen = "undefined"
+    claim = REGISTRY[kind]
+    assert seen == ("undefined" if claim.gradient_undefined
+                    else "none" if claim.stops_gradient else "passes")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -478,7 +502,7 @@ def test_xla_claim_matches_what_a_jit_compiled_model_does(kind):
 _POOL = LayerSpec.of("MaxPooling1D", pool_size=2, strides=1, padding="valid")
 # A counting mode drawn here (Keras 2 draws multi_hot only: its symbolic shapes)
 _COUNT = LayerSpec.of("Discretization", bin_boundaries=(0.0,), output_mode=next(
-    (m for m in ("count", "multi_hot") if m in _symbolic_shape_right()), "count"))
+    (m for m in ("count", "multi_hot") if m in discretization_modes_drawn()), "count"))
 _SEQUENCE, _VECTOR = InputSpec("sequence", (5, 3)), InputSpec("vector", (3,))
 _WHERE = {  # a kind XLA may refuse, in the positions a stack draws it in
     "pooling first": (_SEQUENCE, (_POOL,)),
@@ -597,22 +621,54 @@ def test_not_yet_run_names_versions_or_patterns_of_them(monkeypatch, verified, d
     assert ("GaussianNoise" in kinds_drawable()) == drawn
 
 
+_STOPPERS = {  # a kind no gradient passes, on the input it is drawn on
+    "Discretization": (_VECTOR, _COUNT, ()),
+    "RandomHue": (InputSpec("image", (4, 4, 3)),
+                  LayerSpec.of("RandomHue", factor=0.2, seed=2),
+                  (LayerSpec.of("Flatten"),)),
+}
+
+
 @pytest.mark.parametrize("check", ["train_steps", "fit", "resume", "gradients"])
 @pytest.mark.parametrize("before", ["Dense", "Dropout"])
-def test_weights_no_gradient_reaches_still_train_alike_and_are_compared(before, check):
-    # No gradient passes a Discretization (LayerInfo.stops_gradient): a Dense before it is
-    # left untouched by training in every API, and Keras 3 warns that it gets no gradient,
-    # which warnings-as-errors made an abort of the check (docs/findings.md, 27). The check
-    # lets that warning pass for such a stack and compares what training did — nothing to
-    # the Dense, something to the head. Run for real (no XLA), before a Dense and a Dropout.
+@pytest.mark.parametrize("stopper", list(_STOPPERS))
+def test_weights_no_gradient_reaches_still_train_alike_and_are_compared(stopper, before,
+                                                                         check):
+    # No gradient passes a Discretization or, in training, a RandomHue
+    # (LayerInfo.stops_gradient): a Dense before it is left untouched by training in every
+    # API, and Keras 3 warns that it gets no gradient, which warnings-as-errors made an
+    # abort of the check (docs/findings.md, 27). The check lets that warning pass for such
+    # a stack and compares what training did — nothing to the Dense, something to the
+    # head. Run for real (no XLA), before a Dense and a Dropout.
     from equivalence.checks import DEFAULT_MODE, gradient_stopped, verify
 
-    if not REGISTRY["Discretization"].available:
-        pytest.skip(f"Discretization is not drawn in Keras {compat.KERAS_VERSION}")
+    if not REGISTRY[stopper].available:
+        pytest.skip(f"{stopper} is not drawn in Keras {compat.KERAS_VERSION}")
+    inp, stop, between = _STOPPERS[stopper]
     layer = (LayerSpec.of("Dense", units=3) if before == "Dense"
              else LayerSpec.of("Dropout", rate=0.5, seed=1))
-    spec = StackSpec(_VECTOR, (layer, _COUNT, LayerSpec.of("Dense", units=2)), seed=3,
+    spec = StackSpec(inp, (layer, stop, *between, LayerSpec.of("Dense", units=2)), seed=3,
                      batch=4)
     assert gradient_stopped(spec)
     verify(check, spec, DEFAULT_MODE.training("sgd_momentum", "mse")
            if check != "gradients" else DEFAULT_MODE)
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if REGISTRY[k].gradient_undefined] or [
+    pytest.param(None, marks=pytest.mark.skip(reason="every kind here has a gradient"))])
+def test_training_through_a_layer_without_a_gradient_raises_so_it_is_not_drawn(kind):
+    # Keras 2's RandomContrast: fit raises LookupError (no gradient for AdjustContrastv2)
+    # when weights before it train, which leaves such a stack nothing to compare.
+    spec = StackSpec(InputSpec("image", (4, 4, 3)),
+                     (LayerSpec.of("Dense", units=3), probe(kind).layers[0],
+                      LayerSpec.of("Flatten"), LayerSpec.of("Dense", units=2)), seed=3,
+                     batch=4)
+    assert not strategies._trainable_here(spec)
+    assert strategies._trainable_here(dataclasses.replace(spec, layers=spec.layers[1:]))
+    model = build(spec, "sequential")
+    model.compile(optimizer="sgd", loss="mse")
+    x = make_inputs(spec)
+    with pytest.raises(Exception) as raised:  # graph mode wraps it (autograph's StagingError)
+        model.fit(x, np.zeros((len(x), 2), "float32"), verbose=0)
+    assert "LookupError: gradient registry has no entry for" in str(raised.value) or (
+        isinstance(raised.value, LookupError)), raised.value

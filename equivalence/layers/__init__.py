@@ -42,11 +42,17 @@ class LayerInfo:
     stream_out: Callable[[dict], str] = lambda cfg: "float"
     ids_out: Callable[[dict], int | None] = lambda cfg: None
     takes_counts: bool = False  # may also follow integer counts (Dense: a matmul takes them)
-    # No gradient passes the layer (Discretization's bucketize): training leaves the
-    # trainable weights before it untouched, in every API alike, and Keras 3's optimizer
-    # warns that they get none (checks._observe_on lets that warning pass for such a stack;
-    # the untouched weights are still compared).
+    # No gradient passes the layer in training mode (Discretization's bucketize; RandomHue,
+    # RandomSaturation, RandomPosterization and ContrastLimitedAdaptiveHistogramEqualization
+    # on Keras 3; test_registry's test_gradient_flags_match_a_gradient_tape holds each
+    # kind's flags): training leaves the trainable weights before it untouched, in every
+    # API alike, and Keras 3's optimizer warns that they get none (checks._observe_on lets
+    # that warning pass for such a stack; the untouched weights are still compared).
     stops_gradient: bool = False
+    # No gradient is defined for an op of the layer in training mode: TF raises LookupError
+    # when one is asked through it, in every API alike, so a stack that trains weights
+    # before it has nothing to compare (strategies._trainable_here leaves it out).
+    gradient_undefined: bool = False
     vocab_key: str | None = None  # the config key the strategy sets to the ids' vocabulary
     covers: tuple[str, ...] = ()  # other Keras classes every layer of this kind builds
     train_differs: bool = False  # __call__(training=True) != __call__(training=False)

@@ -4,6 +4,7 @@ import functools
 
 from hypothesis import strategies as st
 
+from equivalence import compat
 from equivalence.layers import LayerInfo, compiles_with_xla, register
 from equivalence.layers.noise import SEEDS
 
@@ -124,7 +125,10 @@ register(
                                              "fill_mode": _FILL,
                                              "interpolation": _INTERPOLATION},
              probe=_transforms_in_bfloat16("RandomTranslation"), note=_NO_BFLOAT16),
-    _augment("RandomContrast", lambda s: {"factor": _FACTOR}),
+    # Keras 2's RandomContrast adjusts with AdjustContrastv2, which has no gradient (TF
+    # raises LookupError): a stack that trains weights before it is not drawn for training.
+    _augment("RandomContrast", lambda s: {"factor": _FACTOR},
+             gradient_undefined=not compat.IS_KERAS3),
     _augment("RandomBrightness", lambda s: {"factor": _FACTOR}),
     _augment("RandomCrop", _crop, output_shape=lambda s, c: (c["height"], c["width"], s[-1]),
              probe=_crop_at_inference,
@@ -136,7 +140,8 @@ register(
                                        "fill_mode": _FILL, "interpolation": _INTERPOLATION}),
     _augment("RandomInvert", lambda s: {"factor": st.sampled_from((0.5, 1.0))}),
     _augment("RandomSharpness", lambda s: {"factor": _FACTOR}),
-    _augment("RandomPosterization", lambda s: {"factor": st.sampled_from(((1, 4), (2, 8)))}),
+    _augment("RandomPosterization", lambda s: {"factor": st.sampled_from(((1, 4), (2, 8)))},
+             stops_gradient=True),
     _augment("RandomGaussianBlur", lambda s: {"factor": st.sampled_from((1.0, 0.5)),
                                               "kernel_size": st.sampled_from((3, 1)),
                                               "sigma": st.sampled_from((1.0, 0.5))}),
@@ -150,8 +155,8 @@ register(
     _augment("RandomGrayscale", lambda s: {"factor": st.sampled_from((0.5, 1.0))}, _rgb,
              probe=_kept_in_graphs("RandomGrayscale"),
              note=_LEFT_OUT.format(kind="RandomGrayscale") + " (Keras 3.10.0)"),
-    _augment("RandomHue", lambda s: {"factor": _FACTOR}, _rgb),
-    _augment("RandomSaturation", lambda s: {"factor": _FACTOR}, _rgb),
+    _augment("RandomHue", lambda s: {"factor": _FACTOR}, _rgb, stops_gradient=True),
+    _augment("RandomSaturation", lambda s: {"factor": _FACTOR}, _rgb, stops_gradient=True),
     _augment("RandomColorDegeneration", lambda s: {"factor": _FACTOR}, _rgb),
     _augment("RandomColorJitter", lambda s: {"brightness_factor": _FACTOR,
                                              "contrast_factor": _FACTOR}, _rgb),
@@ -164,7 +169,8 @@ register(
     _augment("AutoContrast", seeded=False),
     _augment("ContrastLimitedAdaptiveHistogramEqualization",
              lambda s: {"tile_grid_size": st.sampled_from(((2, 2), (1, 1))),
-                        "clip_limit": st.sampled_from((4.0, 2.0))}, seeded=False),
+                        "clip_limit": st.sampled_from((4.0, 2.0))}, seeded=False,
+             stops_gradient=True),
     _augment("Equalization", lambda s: {"bins": st.sampled_from((256, 16))}, _rgb,
              seeded=False, probe=_kept_in_graphs("Equalization"),
              note=_LEFT_OUT.format(kind="Equalization") + " (Keras 3.13.2)"),

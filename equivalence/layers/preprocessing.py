@@ -75,8 +75,9 @@ _RESCALE = {"scale": st.sampled_from((1 / 255, 2.0, -0.5)), "offset": st.sampled
 
 _DISCRETIZATION_MODES = ("multi_hot", "count", "one_hot")
 @functools.lru_cache(maxsize=None)
-def _symbolic_shape_right() -> tuple[str, ...]:
-    """The output modes whose symbolic output shape is the eager one in this Keras. Keras
+def discretization_modes_drawn() -> tuple[str, ...]:
+    """The output modes of Discretization drawn here: those whose symbolic output shape is
+    the eager one in this Keras. Keras
     3.x before the fixes gives a Discretization on a KerasTensor its input's shape in every
     mode but "int" (one_hot: keras-team/keras#22044, fixed by #22048; multi_hot and count:
     #22403), so Sequential and Functional models see the wrong shape downstream (a Reshape
@@ -101,7 +102,7 @@ def _discretization_xla(mode: str, training: bool) -> bool:
 
 
 def _discretization_probe():
-    if not _symbolic_shape_right():
+    if not discretization_modes_drawn():
         raise AssertionError("no output mode of Discretization has its eager shape "
                              "symbolically (keras-team/keras#22044, #22403)")
 
@@ -110,7 +111,7 @@ def _discretization_configs(shape):
     bounds = st.lists(st.sampled_from((-1.0, -0.5, 0.0, 0.5, 1.0)), min_size=1, max_size=3,
                       unique=True).map(lambda b: tuple(sorted(b)))
     return st.fixed_dictionaries({"bin_boundaries": bounds,
-                                  "output_mode": st.sampled_from(_symbolic_shape_right())})
+                                  "output_mode": st.sampled_from(discretization_modes_drawn())})
 
 
 def _discretized(shape, cfg):
