@@ -71,9 +71,10 @@ def _run(stage: str, spec) -> bool:
 
 
 def measure(specs: list) -> tuple[dict[str, float], int]:
-    """({stage: seconds over all stacks}, discrepancies found). The first stack runs every
-    stage once untimed first: the process's first build and predict pay one-time costs
-    (kernel registration, the first function traced) that no stage should carry alone."""
+    """({stage: seconds over all stacks}, discrepancies found). The first stack is built and
+    predicted once untimed first (the build and floor stages): the process's first build
+    and predict pay one-time costs (kernel registration, the first function traced) that no
+    stage should carry alone."""
     seconds = dict.fromkeys(STAGES, 0.0)
     found = 0
     for stage in STAGES[:2]:
